@@ -1,0 +1,59 @@
+/**
+ * buildApp(): the whole HTTP application over an open database. It never listens: the
+ * server and the tests both call it, so what is tested is what runs.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/database.js';
+import { clientErrorHandler, installErrorHandling } from './http/errors.js';
+import { opsRoutes } from './http/ops.routes.js';
+import { installJsonParser } from './http/routing.js';
+import { roomsRoutes } from './rooms/rooms.routes.js';
+import { createServices } from './services.js';
+import { BearerAuthenticator } from './tokens/bearer-auth.js';
+import { JwtCodec } from './tokens/jwt.js';
+import { tokenRoutes } from './tokens/token.routes.js';
+import { TokenService } from './tokens/token.service.js';
+
+export interface AppDependencies {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  /** The signing key, already resolved (see tokens/jwt-key.ts). */
+  jwtSecret: string;
+}
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, database, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    clientErrorHandler,
+  });
+
+  // One access-log line per request, after the answer: method, path, status, time.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  installErrorHandling(app);
+  installJsonParser(app);
+
+  const services = createServices(database, config, logger);
+  const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
+  const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
+  const auth = new BearerAuthenticator(database.db, jwt);
+
+  await app.register(opsRoutes, { database });
+  await app.register(tokenRoutes, { tokens });
+  await app.register(roomsRoutes, { rooms: services.rooms, auth, config });
+  return app;
+}

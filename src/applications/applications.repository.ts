@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { ApplicationRow, Database } from '../db/schema.js';
+import { fromBoolean, nowIso, toBoolean } from '../db/convert.js';
+
+export interface Application {
+  id: string;
+  name: string;
+  clientId: string;
+  secretHash: string;
+  scopes: string[];
+  domains: string[];
+  isActive: boolean;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function parseScopes(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
+}
+
+function toApplication(row: ApplicationRow, domains: string[]): Application {
+  return {
+    id: row.id,
+    name: row.name,
+    clientId: row.client_id,
+    secretHash: row.client_secret_hash,
+    scopes: parseScopes(row.scopes),
+    domains,
+    isActive: toBoolean(row.is_active),
+  };
+}
+
+async function domainsOf(db: Db, applicationIds: string[]): Promise<Map<string, string[]>> {
+  const byApp = new Map<string, string[]>(applicationIds.map((id) => [id, []]));
+  if (applicationIds.length === 0) return byApp;
+  const rows = await db
+    .selectFrom('application_domains')
+    .select(['application_id', 'domain'])
+    .where('application_id', 'in', applicationIds)
+    .orderBy('domain')
+    .execute();
+  for (const row of rows) byApp.get(row.application_id)?.push(row.domain);
+  return byApp;
+}
+
+export async function findApplicationByClientId(db: Db, clientId: string): Promise<Application | undefined> {
+  const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  if (!row) return undefined;
+  const domains = await domainsOf(db, [row.id]);
+  return toApplication(row, domains.get(row.id) ?? []);
+}
+
+export async function listApplications(db: Db): Promise<Application[]> {
+  const rows = await db.selectFrom('applications').selectAll().orderBy('created_at').orderBy('id').execute();
+  const domains = await domainsOf(db, rows.map((r) => r.id));
+  return rows.map((row) => toApplication(row, domains.get(row.id) ?? []));
+}
+
+export async function insertApplication(
+  trx: Transaction<Database>,
+  app: Omit<Application, 'id'>,
+): Promise<Application> {
+  const now = nowIso();
+  const id = randomUUID();
+  await trx
+    .insertInto('applications')
+    .values({
+      id,
+      name: app.name,
+      client_id: app.clientId,
+      client_secret_hash: app.secretHash,
+      scopes: JSON.stringify(app.scopes),
+      is_active: fromBoolean(app.isActive),
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await replaceDomains(trx, id, app.domains);
+  return { ...app, id };
+}
+
+export async function updateApplication(trx: Transaction<Database>, app: Application): Promise<void> {
+  await trx
+    .updateTable('applications')
+    .set({
+      name: app.name,
+      client_secret_hash: app.secretHash,
+      scopes: JSON.stringify(app.scopes),
+      is_active: fromBoolean(app.isActive),
+      updated_at: nowIso(),
+    })
+    .where('id', '=', app.id)
+    .execute();
+  await replaceDomains(trx, app.id, app.domains);
+}
+
+async function replaceDomains(trx: Transaction<Database>, applicationId: string, domains: string[]): Promise<void> {
+  await trx.deleteFrom('application_domains').where('application_id', '=', applicationId).execute();
+  if (domains.length === 0) return;
+  await trx
+    .insertInto('application_domains')
+    .values(domains.map((domain) => ({ id: randomUUID(), application_id: applicationId, domain })))
+    .execute();
+}
+
+export async function deleteApplication(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('applications').where('id', '=', id).execute();
+}
+
+/** What a bearer check needs, read in one query: the application and (when asked) the user. */
+export interface AuthSubjects {
+  application: { scopes: string[]; isActive: boolean } | undefined;
+  user: { id: string; isActive: boolean } | undefined;
+}
+
+export async function findAuthSubjects(db: Db, clientId: string, userId: string | undefined): Promise<AuthSubjects> {
+  if (userId === undefined) {
+    const app = await db
+      .selectFrom('applications')
+      .select(['scopes', 'is_active'])
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return { application: app && { scopes: parseScopes(app.scopes), isActive: toBoolean(app.is_active) }, user: undefined };
+  }
+  // A left join from the application to the user (unrelated tables, joined on the given
+  // id) fetches both in one round trip; each side may be missing.
+  const row = await db
+    .selectFrom('applications')
+    .leftJoin('users', (join) => join.on('users.id', '=', userId))
+    .select([
+      'applications.scopes as app_scopes',
+      'applications.is_active as app_active',
+      'users.id as user_id',
+      'users.is_active as user_active',
+    ])
+    .where('applications.client_id', '=', clientId)
+    .executeTakeFirst();
+  if (row) {
+    return {
+      application: { scopes: parseScopes(row.app_scopes), isActive: toBoolean(row.app_active) },
+      user: row.user_id !== null && row.user_active !== null ? { id: row.user_id, isActive: toBoolean(row.user_active) } : undefined,
+    };
+  }
+  return { application: undefined, user: undefined };
+}

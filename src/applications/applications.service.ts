@@ -1,0 +1,180 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from '../db/schema.js';
+import { isUniqueViolation } from '../db/database.js';
+import { ApiError, detailError } from '../errors.js';
+import { normalizeScopes } from '../scopes.js';
+import { hashSecret, randomString, secretMatches } from '../secrets.js';
+import { isValidDomain } from '../validation.js';
+import * as repo from './applications.repository.js';
+import type { Application } from './applications.repository.js';
+
+export type { Application };
+
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,255}$/;
+const MIN_SECRET_LENGTH = 32;
+const MAX_SECRET_LENGTH = 1024;
+
+/** An application as the operator sees it; `client_secret` only right after it was set. */
+export interface ApplicationView {
+  id: string;
+  name: string;
+  client_id: string;
+  client_secret?: string;
+  scopes: string[];
+  domains: string[];
+  is_active: boolean;
+}
+
+export function viewApplication(app: Application, clearSecret?: string): ApplicationView {
+  return {
+    id: app.id,
+    name: app.name,
+    client_id: app.clientId,
+    ...(clearSecret === undefined ? {} : { client_secret: clearSecret }),
+    scopes: app.scopes,
+    domains: app.domains,
+    is_active: app.isActive,
+  };
+}
+
+export interface CreateApplicationInput {
+  name: string;
+  scopes?: string[];
+  domains?: string[];
+  clientId?: string;
+  secret?: string;
+  isActive?: boolean;
+}
+
+export interface UpdateApplicationInput {
+  name?: string;
+  scopes?: string[];
+  isActive?: boolean;
+  addDomains?: string[];
+  removeDomains?: string[];
+}
+
+function validName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed === '' || trimmed.length > 255) throw new ApiError(400, { name: ['Give a name of 1 to 255 characters.'] });
+  return trimmed;
+}
+
+function normalizeDomains(domains: readonly string[]): string[] {
+  const out: string[] = [];
+  const bad: string[] = [];
+  for (const entry of domains) {
+    const domain = entry.trim().toLowerCase().replace(/\.$/, '');
+    if (domain === '') continue;
+    if (!isValidDomain(domain)) bad.push(entry);
+    else if (!out.includes(domain)) out.push(domain);
+  }
+  if (bad.length > 0) throw new ApiError(400, { domains: bad.map((d) => `"${d}" is not a valid domain name.`) });
+  return out;
+}
+
+function validSecret(secret: string): string {
+  if (secret.length < MIN_SECRET_LENGTH || secret.length > MAX_SECRET_LENGTH || secret.trim() !== secret) {
+    throw new ApiError(400, {
+      secret: [`A client secret has ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} characters and no surrounding spaces.`],
+    });
+  }
+  return secret;
+}
+
+export class ApplicationsService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly config: Pick<Config, 'clientIdLength' | 'clientSecretLength'>,
+  ) {}
+
+  /** Registers an application; the clear secret is returned here and never again. */
+  async createApplication(input: CreateApplicationInput): Promise<{ application: Application; secret: string }> {
+    const name = validName(input.name);
+    const scopes = normalizeScopes(input.scopes ?? []);
+    const domains = normalizeDomains(input.domains ?? []);
+    const clientId = input.clientId ?? randomString(this.config.clientIdLength);
+    if (!CLIENT_ID_PATTERN.test(clientId)) {
+      throw new ApiError(400, { client_id: ['A client id has 1 to 255 characters among A-Z a-z 0-9 . _ ~ -.'] });
+    }
+    const secret = input.secret === undefined ? randomString(this.config.clientSecretLength) : validSecret(input.secret);
+    try {
+      const application = await this.db.transaction().execute((trx) =>
+        repo.insertApplication(trx, {
+          name,
+          clientId,
+          secretHash: hashSecret(secret),
+          scopes,
+          domains,
+          isActive: input.isActive ?? true,
+        }),
+      );
+      return { application, secret };
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError(400, { client_id: ['An application with this client id already exists.'] });
+      throw error;
+    }
+  }
+
+  listApplications(): Promise<Application[]> {
+    return repo.listApplications(this.db);
+  }
+
+  async getApplication(clientId: string): Promise<Application> {
+    const application = await repo.findApplicationByClientId(this.db, clientId);
+    if (!application) throw detailError(404, `No application has the client id ${clientId}.`);
+    return application;
+  }
+
+  async updateApplication(clientId: string, changes: UpdateApplicationInput): Promise<Application> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await repo.findApplicationByClientId(trx, clientId);
+      if (!current) throw detailError(404, `No application has the client id ${clientId}.`);
+      let domains = [...current.domains];
+      for (const domain of normalizeDomains(changes.addDomains ?? [])) if (!domains.includes(domain)) domains.push(domain);
+      const removed = normalizeDomains(changes.removeDomains ?? []);
+      const notListed = removed.filter((d) => !domains.includes(d));
+      if (notListed.length > 0) {
+        throw new ApiError(400, { domains: notListed.map((d) => `"${d}" is not among the application's domains.`) });
+      }
+      domains = domains.filter((d) => !removed.includes(d)).sort();
+      const updated: Application = {
+        ...current,
+        name: changes.name === undefined ? current.name : validName(changes.name),
+        scopes: changes.scopes === undefined ? current.scopes : normalizeScopes(changes.scopes),
+        isActive: changes.isActive ?? current.isActive,
+        domains,
+      };
+      await repo.updateApplication(trx, updated);
+      return updated;
+    });
+  }
+
+  async rotateSecret(clientId: string): Promise<{ application: Application; secret: string }> {
+    const secret = randomString(this.config.clientSecretLength);
+    const application = await this.db.transaction().execute(async (trx) => {
+      const current = await repo.findApplicationByClientId(trx, clientId);
+      if (!current) throw detailError(404, `No application has the client id ${clientId}.`);
+      const updated = { ...current, secretHash: hashSecret(secret) };
+      await repo.updateApplication(trx, updated);
+      return updated;
+    });
+    return { application, secret };
+  }
+
+  async deleteApplication(clientId: string): Promise<Application> {
+    const application = await this.getApplication(clientId);
+    await repo.deleteApplication(this.db, application.id);
+    return application;
+  }
+
+  /**
+   * The application whose credentials these are, or undefined. An unknown client id and
+   * a wrong secret take the same path (a hash and a constant-time comparison).
+   */
+  async authenticateClient(clientId: string, secret: string): Promise<Application | undefined> {
+    const application = await repo.findApplicationByClientId(this.db, clientId);
+    return secretMatches(secret, application?.secretHash) ? application : undefined;
+  }
+}

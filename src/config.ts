@@ -1,0 +1,188 @@
+/**
+ * The environment, read once at start and frozen. Every variable of CONTRACT §1 (plus the
+ * few operational ones documented in the README) is parsed here and nowhere else; a value
+ * that does not parse stops the process with a message naming the variable.
+ */
+
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly databasePoolMax: number;
+  readonly databaseStatementTimeoutMs: number;
+  readonly production: boolean;
+  readonly jwt: {
+    /** Raw key from APPLICATION_JWT_SECRET_KEY; undefined means "generate or load one" (outside production only). */
+    readonly secretKey: string | undefined;
+    readonly algorithm: JwtAlgorithm;
+    readonly issuer: string;
+    readonly audience: string | undefined;
+    readonly expirationSeconds: number;
+    readonly tokenType: string;
+  };
+  readonly baseUrl: string | undefined;
+  readonly allowUserCreation: boolean;
+  readonly clientIdLength: number;
+  readonly clientSecretLength: number;
+  readonly telephony: {
+    readonly enabled: boolean;
+    readonly pinLength: number;
+    readonly pinMaxRetries: number;
+    readonly phoneNumber: string | null;
+    readonly defaultCountry: string;
+  };
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly bodyLimitBytes: number;
+  readonly workers: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const MIN_PRODUCTION_KEY_BYTES = 32;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+
+/** The value, or undefined when unset or blank (an empty variable means "use the default"). */
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  return raw(env, name) ?? fallback;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const lowered = value.toLowerCase();
+  if (['true', '1', 'yes'].includes(lowered)) return true;
+  if (['false', '0', 'no'].includes(lowered)) return false;
+  throw new ConfigError(name, `expected true/false/1/0/yes/no, got "${value}"`);
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `expected an integer, got "${value}"`);
+  const parsed = Number(value);
+  if (parsed < min || parsed > max) {
+    throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${value}`);
+  }
+  return parsed;
+}
+
+function baseUrl(env: Env): string | undefined {
+  const value = raw(env, 'APPLICATION_BASE_URL');
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError('APPLICATION_BASE_URL', `expected an absolute http(s) URL, got "${value}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('APPLICATION_BASE_URL', `expected an http or https URL, got "${value}"`);
+  }
+  // Rooms are at <base>/<slug>: drop trailing slashes so the join never doubles one.
+  return value.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string {
+  const value = text(env, 'DATABASE_URL', 'sqlite:./data/meet.db');
+  if (value.startsWith('sqlite:')) {
+    if (value.slice('sqlite:'.length).replace(/^\/\//, '') === '') {
+      throw new ConfigError('DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:./data/meet.db');
+    }
+    return value;
+  }
+  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
+    try {
+      new URL(value);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'not a valid postgres:// URL');
+    }
+    return value;
+  }
+  throw new ConfigError('DATABASE_URL', 'expected sqlite:<path> or postgres://user:pass@host:port/db');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = text(env, 'NODE_ENV', 'development') === 'production';
+
+  const secretKey = raw(env, 'APPLICATION_JWT_SECRET_KEY');
+  if (production && secretKey === undefined) {
+    throw new ConfigError('APPLICATION_JWT_SECRET_KEY', 'required when NODE_ENV=production');
+  }
+  if (production && secretKey !== undefined && Buffer.byteLength(secretKey) < MIN_PRODUCTION_KEY_BYTES) {
+    throw new ConfigError(
+      'APPLICATION_JWT_SECRET_KEY',
+      `must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`,
+    );
+  }
+
+  const algorithm = text(env, 'APPLICATION_JWT_ALG', 'HS256').toUpperCase();
+  if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
+    throw new ConfigError('APPLICATION_JWT_ALG', `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
+  }
+
+  const logLevel = text(env, 'LOG_LEVEL', 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  const config: Config = {
+    port: int(env, 'PORT', 8000, 0, 65535),
+    host: text(env, 'HOST', '127.0.0.1'),
+    databaseUrl: databaseUrl(env),
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseStatementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    production,
+    jwt: {
+      secretKey,
+      algorithm: algorithm as JwtAlgorithm,
+      issuer: text(env, 'APPLICATION_JWT_ISSUER', 'lasuite-meet'),
+      audience: raw(env, 'APPLICATION_JWT_AUDIENCE'),
+      expirationSeconds: int(env, 'APPLICATION_JWT_EXPIRATION_SECONDS', 3600, 1, 31_536_000),
+      tokenType: text(env, 'APPLICATION_JWT_TOKEN_TYPE', 'Bearer'),
+    },
+    baseUrl: baseUrl(env),
+    allowUserCreation: bool(env, 'APPLICATION_ALLOW_USER_CREATION', false),
+    clientIdLength: int(env, 'APPLICATION_CLIENT_ID_LENGTH', 40, 16, 255),
+    clientSecretLength: int(env, 'APPLICATION_CLIENT_SECRET_LENGTH', 128, 32, 1024),
+    telephony: {
+      enabled: bool(env, 'ROOM_TELEPHONY_ENABLED', false),
+      pinLength: int(env, 'ROOM_TELEPHONY_PIN_LENGTH', 10, 4, 32),
+      pinMaxRetries: int(env, 'ROOM_TELEPHONY_PIN_MAX_RETRIES', 5, 1, 1000),
+      phoneNumber: raw(env, 'ROOM_TELEPHONY_PHONE_NUMBER') ?? null,
+      defaultCountry: text(env, 'ROOM_TELEPHONY_DEFAULT_COUNTRY', 'US'),
+    },
+    logLevel,
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1024, 10_485_760),
+    workers: int(env, 'WORKERS', 1, 1, 256),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === 'object') deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,136 @@
+/**
+ * The only module that knows which database is behind DATABASE_URL. Everything above it
+ * speaks Kysely; the few things that differ between SQLite and PostgreSQL (opening,
+ * pragmas and pool settings, how errors are spelled) are settled here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Where generated files belong next to this database (the JWT key outside production). */
+  readonly dataDir: string;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions = Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'databaseStatementTimeoutMs'>;
+
+const PG_INT8_OID = 20;
+
+export function sqlitePathOf(databaseUrl: string): string {
+  // sqlite:./data/meet.db, sqlite:/abs/path.db and sqlite:///abs/path.db all name a file.
+  return databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+}
+
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  return options.databaseUrl.startsWith('sqlite:') ? openSqlite(options) : openPostgres(options);
+}
+
+function openSqlite(options: DatabaseOptions): DatabaseHandle {
+  const file = sqlitePathOf(options.databaseUrl);
+  const dataDir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const connection = new SQLite(file, { timeout: options.databaseStatementTimeoutMs });
+  connection.pragma('journal_mode = WAL');
+  // FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs the WAL
+  // on every commit, so an answered 201 survives a crash.
+  connection.pragma('synchronous = FULL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma(`busy_timeout = ${options.databaseStatementTimeoutMs}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    dataDir,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(options: DatabaseOptions): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.databasePoolMax,
+    connectionTimeoutMillis: options.databaseStatementTimeoutMs,
+    statement_timeout: options.databaseStatementTimeoutMs,
+    query_timeout: options.databaseStatementTimeoutMs + 1000,
+    idleTimeoutMillis: 30_000,
+    // count(*) and bigint come back as strings by default; our numbers are far below 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server went away emits 'error'; without a listener that would
+  // kill the process. The next query gets a fresh connection instead.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    dataDir: path.resolve('data'),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** True when a write failed on a unique constraint, whichever database said so. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled (statement timeout)
+  '53300', // too_many_connections
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+const UNAVAILABLE_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'Query read timeout',
+  'Client has encountered a connection error',
+  'database is locked',
+];
+
+/** True when an error says "the database cannot answer right now" rather than "this query is wrong". */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause !== undefined && cause !== error) return isDatabaseUnavailable(cause);
+  const errors = (error as { errors?: unknown }).errors;
+  return Array.isArray(errors) && errors.some(isDatabaseUnavailable);
+}

@@ -1,0 +1,71 @@
+/**
+ * The tables as the application sees them. Column types are what the code writes and
+ * what either driver may hand back: booleans come back as 0/1 from SQLite and true/false
+ * from PostgreSQL, timestamps as ISO text from SQLite and Date from PostgreSQL. The
+ * repositories convert at their boundary so nothing above them knows the difference.
+ */
+import type { ColumnType, Selectable } from 'kysely';
+
+type DbBoolean = ColumnType<number | boolean, number, number>;
+type DbTimestamp = ColumnType<string | Date, string, string>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  /** lower-cased email: the unique key that makes emails case-insensitive */
+  email_lookup: string;
+  is_active: DbBoolean;
+  created_at: DbTimestamp;
+  updated_at: DbTimestamp;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  client_id: string;
+  /** "sha256$<hex>": the secret itself is never stored */
+  client_secret_hash: string;
+  /** JSON array of scope names, in the order they were granted */
+  scopes: string;
+  is_active: DbBoolean;
+  created_at: DbTimestamp;
+  updated_at: DbTimestamp;
+}
+
+export interface ApplicationDomainsTable {
+  id: string;
+  application_id: string;
+  /** lower-case domain */
+  domain: string;
+}
+
+export interface RoomsTable {
+  id: string;
+  slug: string;
+  pin_code: string;
+  access_level: string;
+  /** client_id of the application that created the room; null when an operator did */
+  created_by_client_id: string | null;
+  created_at: DbTimestamp;
+  updated_at: DbTimestamp;
+}
+
+export interface RoomAccessesTable {
+  id: string;
+  room_id: string;
+  user_id: string;
+  role: string;
+  created_at: DbTimestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  applications: ApplicationsTable;
+  application_domains: ApplicationDomainsTable;
+  rooms: RoomsTable;
+  room_accesses: RoomAccessesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ApplicationRow = Selectable<ApplicationsTable>;
+export type RoomRow = Selectable<RoomsTable>;

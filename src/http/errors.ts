@@ -1,0 +1,80 @@
+/**
+ * How every failure becomes an answer: always JSON, never a stack or a driver message.
+ * Services throw ApiError with the contract's body; the framework's own errors (bad media
+ * type, body too large, broken JSON) are translated here; anything else is a 500 whose
+ * real cause goes to the log only.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/database.js';
+import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE } from '../errors.js';
+
+const GENERIC_4XX: Record<number, string> = {
+  400: 'Bad request.',
+  404: NOT_FOUND,
+  408: 'Request timeout.',
+  413: 'Request body is too large.',
+  414: 'Request URI is too long.',
+  415: 'Unsupported media type.',
+  431: 'Request header fields are too large.',
+};
+
+function frameworkError(error: FastifyError, request: FastifyRequest): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE': {
+      const type = request.headers['content-type'];
+      return new ApiError(415, {
+        detail: type === undefined ? 'Unsupported media type: a Content-Type header is required with a body.' : `Unsupported media type "${type}" in request.`,
+      });
+    }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, { detail: GENERIC_4XX[413] });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(400, { detail: 'Content-Length does not match the body.' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, { detail: 'JSON parse error.' });
+  }
+  if (error instanceof SyntaxError || error.name === 'SyntaxError') {
+    return new ApiError(400, { detail: `JSON parse error - ${error.message}` });
+  }
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new ApiError(status, { detail: GENERIC_4XX[status] ?? 'Bad request.' });
+  }
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.statusCode).headers(error.headers).send(error.body);
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error);
+    const known = frameworkError(error, request);
+    if (known) return sendError(reply, known);
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable');
+      return reply.code(503).header('retry-after', '5').send({ detail: SERVICE_UNAVAILABLE });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ detail: 'A server error occurred.' });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: NOT_FOUND }));
+}
+
+/** Answers for requests too broken to reach a route (bad request line, oversized headers). */
+export function clientErrorHandler(error: NodeJS.ErrnoException & { code?: string }, socket: import('node:net').Socket): void {
+  if (!socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ detail: GENERIC_4XX[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

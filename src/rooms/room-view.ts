@@ -1,0 +1,32 @@
+/** A room as the API shows it (CONTRACT §2.3), and nothing more. */
+import type { Config } from '../config.js';
+import type { Room } from './rooms.repository.js';
+
+export interface RoomView {
+  id: string;
+  slug: string;
+  access_level: string;
+  url?: string;
+  telephony?: {
+    enabled: true;
+    pin_code: string;
+    phone_number: string | null;
+    default_country: string;
+  };
+}
+
+export type RoomViewConfig = Pick<Config, 'baseUrl' | 'telephony'>;
+
+export function viewRoom(room: Room, config: RoomViewConfig): RoomView {
+  const view: RoomView = { id: room.id, slug: room.slug, access_level: room.accessLevel };
+  if (config.baseUrl !== undefined) view.url = `${config.baseUrl}/${room.slug}`;
+  if (config.telephony.enabled) {
+    view.telephony = {
+      enabled: true,
+      pin_code: room.pinCode,
+      phone_number: config.telephony.phoneNumber,
+      default_country: config.telephony.defaultCountry,
+    };
+  }
+  return view;
+}

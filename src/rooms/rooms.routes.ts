@@ -1,0 +1,74 @@
+/** The rooms API (CONTRACT §2.2, §2.3): bearer-authenticated, one scope per operation. */
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { Config } from '../config.js';
+import { rejectOtherMethods, requestOrigin, requireObjectBody } from '../http/routing.js';
+import type { Scope } from '../scopes.js';
+import { requireScope, type BearerAuthenticator, type Principal } from '../tokens/bearer-auth.js';
+import { pageLink, parsePagination } from './pagination.js';
+import { viewRoom } from './room-view.js';
+import { roomListSchema, roomSchema } from './rooms.schemas.js';
+import type { RoomsService } from './rooms.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export const ROOMS_PATH = '/external-api/v1.0/rooms/';
+export const ROOM_PATH = '/external-api/v1.0/rooms/:id/';
+
+export interface RoomsRoutesOptions {
+  rooms: RoomsService;
+  auth: BearerAuthenticator;
+  config: Config;
+}
+
+function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route reached without authentication');
+  return request.principal;
+}
+
+export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOptions): Promise<void> {
+  const { rooms, auth, config } = options;
+  app.decorateRequest('principal', null);
+
+  // Authentication and scope run in onRequest, before the body is read: a caller without
+  // the right token learns nothing about how its body would have been judged.
+  const guard =
+    (scope: Scope): onRequestHookHandler =>
+    async (request) => {
+      const principal = await auth.authenticate(request.headers.authorization);
+      requireScope(principal, scope);
+      request.principal = principal;
+    };
+
+  app.get(ROOMS_PATH, { onRequest: guard('rooms:list'), schema: { response: { 200: roomListSchema } } }, async (request) => {
+    const { page, pageSize } = parsePagination(request.query as Record<string, unknown>);
+    const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize);
+    const origin = requestOrigin(request);
+    return {
+      count,
+      next: page * pageSize < count ? pageLink(origin, request.url, page + 1) : null,
+      previous: page > 1 ? pageLink(origin, request.url, page - 1) : null,
+      results: found.map((room) => viewRoom(room, config)),
+    };
+  });
+
+  app.post(ROOMS_PATH, { onRequest: guard('rooms:create'), schema: { response: { 201: roomSchema } } }, async (request, reply) => {
+    requireObjectBody(request.body); // fields are ignored, but the body must be an object
+    const principal = principalOf(request);
+    const room = await rooms.createRoom({ ownerId: principal.userId, clientId: principal.clientId });
+    return reply
+      .code(201)
+      .header('location', `${requestOrigin(request)}${ROOMS_PATH}${room.id}/`)
+      .send(viewRoom(room, config));
+  });
+  rejectOtherMethods(app, ROOMS_PATH, ['GET', 'POST']);
+
+  app.get(ROOM_PATH, { onRequest: guard('rooms:retrieve'), schema: { response: { 200: roomSchema } } }, async (request) => {
+    const { id } = request.params as { id: string };
+    return viewRoom(await rooms.getRoomForUser(id, principalOf(request).userId), config);
+  });
+  rejectOtherMethods(app, ROOM_PATH, ['GET']);
+}

@@ -1,0 +1,53 @@
+/**
+ * Generated credentials and how they are checked. Client secrets are 128 random
+ * alphanumerics (~762 bits): a fast cryptographic hash is as strong as a slow KDF at
+ * that entropy, and keeps the token endpoint cheap (see docs/decisions.md).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
+const DIGITS = '0123456789';
+
+/** `length` characters drawn uniformly from `alphabet` with a cryptographic source. */
+export function randomString(length: number, alphabet: string = ALPHANUMERIC): string {
+  // Rejection sampling: bytes at or above the largest multiple of the alphabet size are
+  // dropped, so every character is equally likely.
+  const limit = 256 - (256 % alphabet.length);
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(Math.ceil((length - out.length) * 1.3) + 8)) {
+      if (byte < limit) out += alphabet[byte % alphabet.length];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+export const randomLowercase = (length: number): string => randomString(length, LOWERCASE);
+export const randomDigits = (length: number): string => randomString(length, DIGITS);
+
+const HASH_PREFIX = 'sha256$';
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+export function hashSecret(secret: string): string {
+  return HASH_PREFIX + sha256(secret).toString('hex');
+}
+
+// Compared against when the client id is unknown, so that path does the same work as a
+// wrong secret and takes about the same time.
+const DECOY_HASH = hashSecret(randomString(128));
+
+/**
+ * Constant-time check of a presented secret against a stored hash. Both sides are
+ * 32-byte digests, so the comparison never depends on the secret's length.
+ */
+export function secretMatches(presented: string, storedHash: string | undefined): boolean {
+  const expectedHex = (storedHash ?? DECOY_HASH).slice(HASH_PREFIX.length);
+  const expected = Buffer.from(expectedHex.padEnd(64, '0').slice(0, 64), 'hex');
+  const same = timingSafeEqual(sha256(presented), expected);
+  return same && storedHash !== undefined && storedHash.startsWith(HASH_PREFIX);
+}

@@ -1,0 +1,186 @@
+/**
+ * Test support: the production server (buildApp over a migrated database) listening on a
+ * real port, on a fresh store per call: a temporary SQLite file, or, when
+ * TEST_DATABASE_URL names a PostgreSQL server, a database created for the test and
+ * dropped after it. Nothing of ours is mocked.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
+import { createServices, type Services } from '../src/services.js';
+
+export const TEST_JWT_KEY = 'test-signing-key-0123456789abcdefghijklmnopqrstuvwxyz';
+export const API = '/external-api/v1.0';
+export const ALL_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create'];
+
+/** Which store the suite runs on: PostgreSQL when TEST_DATABASE_URL is set, else SQLite. */
+export const TEST_STORE: 'postgres' | 'sqlite' = process.env.TEST_DATABASE_URL ? 'postgres' : 'sqlite';
+
+export interface FreshDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A brand-new, empty database URL on the test store. */
+export async function freshDatabaseUrl(): Promise<FreshDatabase> {
+  const admin = process.env.TEST_DATABASE_URL;
+  if (!admin) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-test-'));
+    return { url: `sqlite:${path.join(dir, 'meet.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `meet_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const dropper = new pg.Client({ connectionString: admin });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+/** Collects every log line the server writes, parsed, for assertions on audit and redaction. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+}
+
+export interface TestServer {
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  config: Config;
+  database: DatabaseHandle;
+  services: Services;
+  app: FastifyInstance;
+  logs: LogCapture;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real server. `env` is the process environment the server would see (over a
+ * test default of a fixed JWT key and the fresh database).
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const fresh = await freshDatabaseUrl();
+  const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...env });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const database = openDatabase(config);
+  await migrateToLatest(database.db);
+  const app = await buildApp({ config, database, logger, jwtSecret: config.jwt.secretKey ?? TEST_JWT_KEY });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    config,
+    database,
+    services: createServices(database, config, logger),
+    app,
+    logs,
+    databaseUrl: fresh.url,
+    async close() {
+      await app.close();
+      await database.close();
+      await fresh.drop();
+    },
+  };
+}
+
+export interface CallOptions {
+  token?: string;
+  json?: unknown;
+  /** A raw body, sent as is (set content-type yourself). */
+  body?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body; throws in the test when the body is not JSON. */
+  json: any;
+}
+
+/** One HTTP request to the server over its real port. */
+export async function call(server: Pick<TestServer, 'origin'>, method: string, pathAndQuery: string, options: CallOptions = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | Uint8Array | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${server.origin}${pathAndQuery}`, { method, headers, body });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    get json() {
+      return text === '' ? undefined : JSON.parse(text);
+    },
+  };
+}
+
+export interface Client {
+  clientId: string;
+  secret: string;
+}
+
+/** Registers an application through the service layer (what `meet-api apps create` does). */
+export async function createClient(
+  server: Pick<TestServer, 'services'>,
+  options: { scopes?: string[]; domains?: string[]; isActive?: boolean; name?: string } = {},
+): Promise<Client> {
+  const { application, secret } = await server.services.applications.createApplication({
+    name: options.name ?? 'test app',
+    scopes: options.scopes ?? ALL_SCOPES,
+    domains: options.domains ?? [],
+    isActive: options.isActive ?? true,
+  });
+  return { clientId: application.clientId, secret };
+}
+
+/** Exchanges credentials for a token over HTTP; fails the test unless it is issued. */
+export async function getToken(server: Pick<TestServer, 'origin'>, client: Client, email: string): Promise<string> {
+  const result = await call(server, 'POST', `${API}/application/token/`, {
+    json: { client_id: client.clientId, client_secret: client.secret, grant_type: 'client_credentials', scope: email },
+  });
+  if (result.status !== 200) throw new Error(`token refused: ${result.status} ${result.text}`);
+  return result.json.access_token as string;
+}
+
+/** A user, an application with every v1.0 scope, and a token for that user. */
+export async function userWithToken(server: TestServer, email = `user-${randomBytes(4).toString('hex')}@example.com`, scopes = ALL_SCOPES) {
+  const user = await server.services.users.createUser({ email });
+  const client = await createClient(server, { scopes });
+  const token = await getToken(server, client, email);
+  return { user, client, token };
+}
