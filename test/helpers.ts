@@ -115,8 +115,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 export interface CallOptions {
   token?: string;
   json?: unknown;
-  /** A raw body, sent as is (set content-type yourself). */
-  body?: string | Uint8Array;
+  /** A raw body, sent as is (set content-type yourself). For raw bytes or broken HTTP, use node:net. */
+  body?: string;
   headers?: Record<string, string>;
 }
 
@@ -131,7 +131,7 @@ export interface CallResult {
 /** One HTTP request to the server over its real port. */
 export async function call(server: Pick<TestServer, 'origin'>, method: string, pathAndQuery: string, options: CallOptions = {}): Promise<CallResult> {
   const headers: Record<string, string> = { ...options.headers };
-  let body: string | Uint8Array | undefined = options.body;
+  let body: string | undefined = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     headers['content-type'] ??= 'application/json';
