@@ -2,6 +2,7 @@
  * The process: read the configuration, open and migrate the database, build the app,
  * listen; on SIGTERM/SIGINT finish in-flight requests, then close the database.
  */
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -16,7 +17,7 @@ export async function startServer(config: Config): Promise<{ url: string; close:
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
-    const jwtSecret = resolveJwtSecret(config, database.dataDir, logger);
+    const jwtSecret = resolveJwtSecret(config, database.dataDir, logger, { quiet: cluster.isWorker });
     const app = await buildApp({ config, database, logger, jwtSecret });
     app.addHook('onClose', async () => {
       await database.close();
@@ -30,6 +31,43 @@ export async function startServer(config: Config): Promise<{ url: string; close:
   }
 }
 
+/**
+ * WORKERS=N > 1: the primary prepares what must happen once (schema, generated key), then
+ * forks N workers that each serve the same port (node:cluster shares the socket). On
+ * SIGTERM/SIGINT it passes the signal on and exits when every worker has finished.
+ */
+async function runPrimary(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const database = openDatabase(config);
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
+    resolveJwtSecret(config, database.dataDir, logger);
+  } finally {
+    await database.close();
+  }
+
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < config.workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ worker_pid: worker.process.pid, code, signal }, 'worker died; starting another');
+    fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 export async function main(): Promise<void> {
   let config: Config;
   try {
@@ -41,6 +79,7 @@ export async function main(): Promise<void> {
     }
     throw error;
   }
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   const server = await startServer(config);
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) process.stderr.write(`meet-api: stopping after an unexpected error: ${err.stack ?? err.message}\n`);

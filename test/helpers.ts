@@ -85,8 +85,12 @@ export interface TestServer {
  * Starts the real server. `env` is the process environment the server would see (over a
  * test default of a fixed JWT key and the fresh database).
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const fresh = await freshDatabaseUrl();
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { databaseUrl?: string } = {},
+): Promise<TestServer> {
+  // With a given databaseUrl the server joins an existing database and leaves it in place.
+  const fresh: FreshDatabase = options.databaseUrl ? { url: options.databaseUrl, drop: async () => {} } : await freshDatabaseUrl();
   const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...env });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 
@@ -76,7 +76,7 @@ function openPostgres(options: DatabaseOptions): DatabaseHandle {
   // An idle client whose server went away emits 'error'; without a listener that would
   // kill the process. The next query gets a fresh connection instead.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) });
   return {
     db,
     dialect: 'postgres',
@@ -85,6 +85,31 @@ function openPostgres(options: DatabaseOptions): DatabaseHandle {
       await sql`select 1`.execute(db);
     },
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * A connection whose query timed out or lost its server may still be mid-protocol; handed
+ * back to the pool as healthy, it would poison every later query. This wrapper destroys
+ * such a connection on release, so the pool opens a fresh one once the database is back.
+ */
+function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken = false;
+      return {
+        query: ((text: unknown, parameters?: ReadonlyArray<unknown>) => {
+          if (typeof text !== 'string') return client.query(text as never);
+          return client.query(text, parameters as unknown[]).catch((error: unknown) => {
+            if (isDatabaseUnavailable(error)) broken = true;
+            throw error;
+          });
+        }) as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy === true || broken),
+      };
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -1,19 +1,31 @@
 /**
  * Schema migrations, applied in name order. The list is static (imported, not read from
  * disk) so the compiled server needs no file-system lookups and the order is reviewable.
- * Kysely's migrator takes a database lock, so several instances starting at once apply
- * each migration exactly once.
+ *
+ * Several instances may start at once. On PostgreSQL, Kysely's migrator holds an advisory
+ * lock, so each migration runs once. On SQLite its lock is a no-op; a process that lost
+ * the race fails on "table already exists" after the winner committed, so it reads the
+ * state again and finds nothing left to do.
  */
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Migrator, type Kysely, type Migration } from 'kysely';
 import * as initialSchema from './migrations/2026-11-28-001-initial-schema.js';
 
 const migrations: Record<string, Migration> = {
   '2026-11-28-001-initial-schema': initialSchema,
 };
 
+const ATTEMPTS = 5;
+
+/** Applies what is pending; returns the names applied by this call. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
-  if (result.error) throw result.error;
-  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const result = await migrator.migrateToLatest();
+    if (!result.error) {
+      return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    }
+    if (attempt >= ATTEMPTS) throw result.error;
+    await sleep(50 * attempt);
+  }
 }

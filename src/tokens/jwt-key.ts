@@ -11,7 +11,7 @@ import { randomString } from '../secrets.js';
 
 export const GENERATED_KEY_FILE = 'jwt-secret.key';
 
-export function resolveJwtSecret(config: Config, dataDir: string, logger: Logger): string {
+export function resolveJwtSecret(config: Config, dataDir: string, logger: Logger, options: { quiet?: boolean } = {}): string {
   if (config.jwt.secretKey !== undefined) {
     if (Buffer.byteLength(config.jwt.secretKey) < 32) {
       logger.warn('APPLICATION_JWT_SECRET_KEY is shorter than 32 bytes; production refuses such a key');
@@ -29,7 +29,8 @@ export function resolveJwtSecret(config: Config, dataDir: string, logger: Logger
     logger.warn({ file }, 'APPLICATION_JWT_SECRET_KEY is unset: generated a signing key for this machine (set the variable in production)');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    logger.warn({ file }, 'APPLICATION_JWT_SECRET_KEY is unset: using the generated signing key kept in the data folder');
+    // Workers of one server reuse the key their primary generated: it has warned already.
+    if (!options.quiet) logger.warn({ file }, 'APPLICATION_JWT_SECRET_KEY is unset: using the generated signing key kept in the data folder');
   } finally {
     fs.rmSync(draft, { force: true });
   }

@@ -1,0 +1,119 @@
+/**
+ * PostgreSQL outage: a TCP relay stands between the server and the real database, so the
+ * test can cut the database off and bring it back without disturbing other tests.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, TEST_STORE, call, createClient, freshDatabaseUrl, getToken, startTestServer, type FreshDatabase, type TestServer } from './helpers.js';
+
+class Relay {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  /** When true, bytes are swallowed: connections open but nothing ever answers. */
+  blackhole = false;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.on('data', (chunk) => this.blackhole || upstream.write(chunk));
+      upstream.on('data', (chunk) => this.blackhole || client.write(chunk));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as net.AddressInfo).port;
+  }
+
+  /** The database "goes away": open connections drop and new ones are refused. */
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+}
+
+describe.skipIf(TEST_STORE !== 'postgres')('PostgreSQL outage', () => {
+  let fresh: FreshDatabase;
+  let relay: Relay;
+  let server: TestServer;
+  let token: string;
+
+  beforeAll(async () => {
+    fresh = await freshDatabaseUrl();
+    const real = new URL(fresh.url);
+    relay = new Relay({ host: real.hostname, port: Number(real.port || 5432) });
+    await relay.start();
+    const relayed = new URL(fresh.url);
+    relayed.port = String(relay.port);
+    server = await startTestServer({ DATABASE_STATEMENT_TIMEOUT_MS: '1000' }, { databaseUrl: relayed.toString() });
+    await server.services.users.createUser({ email: 'ada@example.com' });
+    token = await getToken(server, await createClient(server), 'ada@example.com');
+  });
+  afterAll(async () => {
+    await server.close();
+    await relay.stop().catch(() => {});
+    await fresh.drop();
+  });
+
+  it('answers 503 JSON while the database is unreachable, then recovers by itself', async () => {
+    expect((await call(server, 'GET', `${API}/rooms/`, { token })).status).toBe(200);
+    await relay.stop();
+
+    for (const [method, path] of [
+      ['GET', `${API}/rooms/`],
+      ['POST', `${API}/rooms/`],
+      ['GET', `${API}/rooms/00000000-0000-4000-8000-000000000000/`],
+    ] as const) {
+      const started = Date.now();
+      const answer = await call(server, method, path, { token });
+      expect(answer.status, `${method} ${path}`).toBe(503);
+      expect(answer.json).toEqual({ detail: 'Service temporarily unavailable.' });
+      expect(Date.now() - started).toBeLessThan(3000);
+    }
+    const tokenAnswer = await call(server, 'POST', `${API}/application/token/`, {
+      json: { client_id: 'x', client_secret: 'y', grant_type: 'client_credentials', scope: 'ada@example.com' },
+    });
+    expect(tokenAnswer.status).toBe(503);
+    expect(tokenAnswer.json).toEqual({ detail: 'Service temporarily unavailable.' });
+
+    const ready = await call(server, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect((await call(server, 'GET', '/healthz')).status).toBe(200);
+
+    await relay.start();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await call(server, 'GET', `${API}/rooms/`, { token })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+    expect((await call(server, 'GET', '/readyz')).status).toBe(200);
+    expect((await call(server, 'POST', `${API}/rooms/`, { token })).status).toBe(201);
+  });
+
+  it('answers 503 within the timeout when the database stops answering without closing', async () => {
+    expect((await call(server, 'GET', `${API}/rooms/`, { token })).status).toBe(200);
+    relay.blackhole = true;
+    try {
+      const started = Date.now();
+      const answer = await call(server, 'GET', `${API}/rooms/`, { token });
+      expect(answer.status).toBe(503);
+      expect(answer.json).toEqual({ detail: 'Service temporarily unavailable.' });
+      // DATABASE_STATEMENT_TIMEOUT_MS=1000: the connect or read timeout fires, never a hang.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      relay.blackhole = false;
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await call(server, 'GET', `${API}/rooms/`, { token })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+  });
+});
