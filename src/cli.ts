@@ -33,8 +33,8 @@ class UsageError extends Error {}
 /** Opens everything a command needs, runs it, and always closes the database. */
 async function withContext<T>(run: (context: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  // The CLI's own log lines (audit of rooms it creates) go to stderr: stdout is for results.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  // The CLI's own log lines (the audit line of a room it creates) go to stderr: stdout is for results.
+  const logger = createLogger(config.logLevel, process.stderr);
   const database = openDatabase(config);
   try {
     await migrateToLatest(database.db);
