@@ -9,6 +9,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { clientErrorHandler, installErrorHandling } from './http/errors.js';
 import { opsRoutes } from './http/ops.routes.js';
 import { installJsonParser } from './http/routing.js';
+import { admissionRoutes } from './rooms/admission.routes.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
@@ -55,5 +56,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(opsRoutes, { database });
   await app.register(tokenRoutes, { tokens });
   await app.register(roomsRoutes, { rooms: services.rooms, auth, config });
+  if (config.internalApiToken !== undefined) {
+    await app.register(admissionRoutes, { rooms: services.rooms, token: config.internalApiToken });
+  }
   return app;
 }

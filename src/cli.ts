@@ -281,6 +281,33 @@ export function buildProgram(): Command {
     });
 
   rooms
+    .command('attendees <roomId>')
+    .description('show a room\'s attendees (emails that skip the lobby), or replace them with --set')
+    .option('--set <emails>', 'replace the list (comma-separated; "" clears it)')
+    .option('--json', 'print JSON')
+    .action(async (roomId: string, options) => {
+      await withContext(async ({ services, config }) => {
+        const room =
+          options.set === undefined
+            ? await services.rooms.getRoom(roomId)
+            : await services.rooms.setAttendees(roomId, splitList(options.set));
+        const view = roomWithPin(room, config);
+        print(view, options.json, () => describe(view));
+      });
+    });
+
+  rooms
+    .command('delete <roomId>')
+    .description('delete a room with its accesses and attendees')
+    .option('--json', 'print JSON')
+    .action(async (roomId: string, options) => {
+      await withContext(async ({ services }) => {
+        const room = await services.rooms.deleteRoom(roomId);
+        print({ deleted: true, id: room.id, slug: room.slug }, options.json, () => `deleted room ${room.id} (${room.slug})`);
+      });
+    });
+
+  rooms
     .command('list')
     .description('list rooms, all or those a user holds a role on')
     .option('--user <email>', 'only this user\'s rooms')

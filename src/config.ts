@@ -37,6 +37,8 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly bodyLimitBytes: number;
   readonly workers: number;
+  /** Shared secret of the internal admission API; the route is absent while unset. */
+  readonly internalApiToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +124,14 @@ function databaseUrl(env: Env): string {
   throw new ConfigError('DATABASE_URL', 'expected sqlite:<path> or postgres://user:pass@host:port/db');
 }
 
+function internalApiToken(env: Env): string | undefined {
+  const value = raw(env, 'INTERNAL_API_TOKEN');
+  if (value !== undefined && value.length < 32) {
+    throw new ConfigError('INTERNAL_API_TOKEN', 'must be at least 32 characters (it guards the admission decisions)');
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = text(env, 'NODE_ENV', 'development') === 'production';
 
@@ -176,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool(env, 'TRUST_PROXY', false),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1024, 10_485_760),
     workers: int(env, 'WORKERS', 1, 1, 256),
+    internalApiToken: internalApiToken(env),
   };
   return deepFreeze(config);
 }

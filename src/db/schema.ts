@@ -58,12 +58,23 @@ export interface RoomAccessesTable {
   created_at: DbTimestamp;
 }
 
+export interface RoomAttendeesTable {
+  id: string;
+  room_id: string;
+  email: string;
+  /** lower-cased email: attendees are unique per room whatever the case */
+  email_lookup: string;
+  /** order in which the attendees were given */
+  position: number;
+}
+
 export interface Database {
   users: UsersTable;
   applications: ApplicationsTable;
   application_domains: ApplicationDomainsTable;
   rooms: RoomsTable;
   room_accesses: RoomAccessesTable;
+  room_attendees: RoomAttendeesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

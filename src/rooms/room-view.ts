@@ -1,6 +1,6 @@
 /** A room as the API shows it (CONTRACT §2.3), and nothing more. */
 import type { Config } from '../config.js';
-import type { Room } from './rooms.repository.js';
+import type { Room } from './rooms.service.js';
 
 export interface RoomView {
   id: string;
@@ -13,12 +13,14 @@ export interface RoomView {
     phone_number: string | null;
     default_country: string;
   };
+  /** v1.1: emails allowed to skip the lobby; always present, [] when none. */
+  attendees: string[];
 }
 
 export type RoomViewConfig = Pick<Config, 'baseUrl' | 'telephony'>;
 
 export function viewRoom(room: Room, config: RoomViewConfig): RoomView {
-  const view: RoomView = { id: room.id, slug: room.slug, access_level: room.accessLevel };
+  const view = { id: room.id, slug: room.slug, access_level: room.accessLevel } as RoomView;
   if (config.baseUrl !== undefined) view.url = `${config.baseUrl}/${room.slug}`;
   if (config.telephony.enabled) {
     view.telephony = {
@@ -28,5 +30,6 @@ export function viewRoom(room: Room, config: RoomViewConfig): RoomView {
       default_country: config.telephony.defaultCountry,
     };
   }
+  view.attendees = room.attendees;
   return view;
 }

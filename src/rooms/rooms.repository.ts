@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, RoomRow } from '../db/schema.js';
 import { nowIso, toIsoString } from '../db/convert.js';
+import { emailLookupKey } from '../validation.js';
 
 export const ROLES = ['owner', 'administrator', 'member'] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,45 +74,107 @@ export async function upsertRoomAccess(db: Db, roomId: string, userId: string, r
     .execute();
 }
 
-export async function findRoomById(db: Db, roomId: string): Promise<Room | undefined> {
-  const row = await db.selectFrom('rooms').select(roomColumns).where('rooms.id', '=', roomId).executeTakeFirst();
+/** How a room is named in a request: its id (a UUID, lower-cased) or its slug. */
+export type RoomKey = { id: string } | { slug: string };
+
+export async function findRoom(db: Db, key: RoomKey): Promise<Room | undefined> {
+  const query = db.selectFrom('rooms').select(roomColumns);
+  const row = await ('id' in key ? query.where('rooms.id', '=', key.id) : query.where('rooms.slug', '=', key.slug)).executeTakeFirst();
   return row && toRoom(row);
 }
 
 /** The room and the role the user holds on it (undefined when none), in one query. */
 export async function findRoomWithRole(
   db: Db,
-  roomId: string,
+  key: RoomKey,
   userId: string,
 ): Promise<{ room: Room; role: Role | undefined } | undefined> {
-  const row = await db
+  const query = db
     .selectFrom('rooms')
     .leftJoin('room_accesses', (join) =>
       join.onRef('room_accesses.room_id', '=', 'rooms.id').on('room_accesses.user_id', '=', userId),
     )
-    .select([...roomColumns, 'room_accesses.role'])
-    .where('rooms.id', '=', roomId)
-    .executeTakeFirst();
+    .select([...roomColumns, 'room_accesses.role']);
+  const row = await ('id' in key ? query.where('rooms.id', '=', key.id) : query.where('rooms.slug', '=', key.slug)).executeTakeFirst();
   if (!row) return undefined;
   return { room: toRoom(row), role: (row.role ?? undefined) as Role | undefined };
 }
 
-export async function countRoomsOfUser(db: Db, userId: string): Promise<number> {
+/** The role held on the room by the user with this email, if any such user exists. */
+export async function roleOfEmail(db: Db, roomId: string, email: string): Promise<Role | undefined> {
   const row = await db
     .selectFrom('room_accesses')
+    .innerJoin('users', 'users.id', 'room_accesses.user_id')
+    .select('room_accesses.role')
+    .where('room_accesses.room_id', '=', roomId)
+    .where('users.email_lookup', '=', emailLookupKey(email))
+    .where('users.is_active', '=', 1)
+    .executeTakeFirst();
+  return (row?.role ?? undefined) as Role | undefined;
+}
+
+/** Attendee emails of each room, in the order they were set. */
+export async function attendeesOf(db: Db, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
+  if (roomIds.length === 0) return byRoom;
+  const rows = await db
+    .selectFrom('room_attendees')
+    .select(['room_id', 'email'])
+    .where('room_id', 'in', roomIds)
+    .orderBy('room_id')
+    .orderBy('position')
+    .execute();
+  for (const row of rows) byRoom.get(row.room_id)?.push(row.email);
+  return byRoom;
+}
+
+export async function isAttendee(db: Db, roomId: string, email: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('room_attendees')
+    .select('id')
+    .where('room_id', '=', roomId)
+    .where('email_lookup', '=', emailLookupKey(email))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Replaces the attendee list (already validated and de-duplicated by the caller). */
+export async function replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<void> {
+  await trx.deleteFrom('room_attendees').where('room_id', '=', roomId).execute();
+  if (emails.length === 0) return;
+  await trx
+    .insertInto('room_attendees')
+    .values(emails.map((email, position) => ({ id: randomUUID(), room_id: roomId, email, email_lookup: emailLookupKey(email), position })))
+    .execute();
+  await trx.updateTable('rooms').set({ updated_at: nowIso() }).where('id', '=', roomId).execute();
+}
+
+/** Deletes the room; its accesses and attendees go with it (ON DELETE CASCADE). */
+export async function deleteRoom(db: Db, roomId: string): Promise<void> {
+  await db.deleteFrom('rooms').where('id', '=', roomId).execute();
+}
+
+export async function countRoomsOfUser(db: Db, userId: string, slug?: string): Promise<number> {
+  let query = db
+    .selectFrom('room_accesses')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('user_id', '=', userId)
-    .executeTakeFirstOrThrow();
+    .where('room_accesses.user_id', '=', userId);
+  if (slug !== undefined) {
+    query = query.innerJoin('rooms', 'rooms.id', 'room_accesses.room_id').where('rooms.slug', '=', slug);
+  }
+  const row = await query.executeTakeFirstOrThrow();
   return Number(row.count);
 }
 
 /** One page of the user's rooms, newest first, ties broken by id (a total order). */
-export async function listRoomsOfUser(db: Db, userId: string, limit: number, offset: number): Promise<Room[]> {
-  const rows = await db
+export async function listRoomsOfUser(db: Db, userId: string, limit: number, offset: number, slug?: string): Promise<Room[]> {
+  let query = db
     .selectFrom('room_accesses')
     .innerJoin('rooms', 'rooms.id', 'room_accesses.room_id')
     .select(roomColumns)
-    .where('room_accesses.user_id', '=', userId)
+    .where('room_accesses.user_id', '=', userId);
+  if (slug !== undefined) query = query.where('rooms.slug', '=', slug);
+  const rows = await query
     .orderBy('rooms.created_at', 'desc')
     .orderBy('rooms.id', 'desc')
     .limit(limit)

@@ -1,6 +1,7 @@
 /** The rooms API (CONTRACT §2.2, §2.3): bearer-authenticated, one scope per operation. */
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
 import { rejectOtherMethods, requestOrigin, requireObjectBody } from '../http/routing.js';
 import type { Scope } from '../scopes.js';
 import { requireScope, type BearerAuthenticator, type Principal } from '../tokens/bearer-auth.js';
@@ -24,6 +25,13 @@ export interface RoomsRoutesOptions {
   config: Config;
 }
 
+/** ?slug= narrows the list to that room; a repeated or non-text value is a 400. */
+function parseSlugFilter(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new ApiError(400, { slug: ['Enter a single slug.'] });
+  return value.trim().toLowerCase();
+}
+
 function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('route reached without authentication');
   return request.principal;
@@ -44,8 +52,10 @@ export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOpti
     };
 
   app.get(ROOMS_PATH, { onRequest: guard('rooms:list'), schema: { response: { 200: roomListSchema } } }, async (request) => {
-    const { page, pageSize } = parsePagination(request.query as Record<string, unknown>);
-    const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize);
+    const query = request.query as Record<string, unknown>;
+    const { page, pageSize } = parsePagination(query);
+    const slug = parseSlugFilter(query.slug);
+    const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize, slug);
     const origin = requestOrigin(request);
     return {
       count,
@@ -66,9 +76,25 @@ export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOpti
   });
   rejectOtherMethods(app, ROOMS_PATH, ['GET', 'POST']);
 
+  // {id} is the room's UUID or (v1.1) its slug.
   app.get(ROOM_PATH, { onRequest: guard('rooms:retrieve'), schema: { response: { 200: roomSchema } } }, async (request) => {
     const { id } = request.params as { id: string };
     return viewRoom(await rooms.getRoomForUser(id, principalOf(request).userId), config);
   });
-  rejectOtherMethods(app, ROOM_PATH, ['GET']);
+
+  // v1.1: replace the attendee list (owner or administrator).
+  app.patch(ROOM_PATH, { onRequest: guard('rooms:update'), schema: { response: { 200: roomSchema } } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const body = requireObjectBody(request.body);
+    return viewRoom(await rooms.setAttendeesAsUser(id, principalOf(request).userId, body.attendees), config);
+  });
+
+  // v1.1: delete a room the application created, for its owner.
+  app.delete(ROOM_PATH, { onRequest: guard('rooms:delete') }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const principal = principalOf(request);
+    await rooms.deleteRoomAsApplication(id, principal.userId, principal.clientId);
+    return reply.code(204).send();
+  });
+  rejectOtherMethods(app, ROOM_PATH, ['GET', 'PATCH', 'DELETE']);
 }

@@ -19,8 +19,9 @@ export const roomSchema = {
       },
       required: ['enabled', 'pin_code', 'phone_number', 'default_country'],
     },
+    attendees: { type: 'array', items: { type: 'string' } },
   },
-  required: ['id', 'slug', 'access_level'],
+  required: ['id', 'slug', 'access_level', 'attendees'],
 } as const;
 
 export const roomListSchema = {
@@ -32,4 +33,13 @@ export const roomListSchema = {
     results: { type: 'array', items: roomSchema },
   },
   required: ['count', 'next', 'previous', 'results'],
+} as const;
+
+export const admissionSchema = {
+  type: 'object',
+  properties: {
+    decision: { type: 'string' },
+    reason: { type: 'string' },
+  },
+  required: ['decision', 'reason'],
 } as const;

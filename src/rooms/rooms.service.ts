@@ -4,14 +4,63 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE, detailError } from '../errors.js';
 import { randomDigits, randomLowercase } from '../secrets.js';
-import { isUuid } from '../validation.js';
+import { emailLookupKey, isUuid, isValidEmail } from '../validation.js';
 import * as repo from './rooms.repository.js';
-import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room } from './rooms.repository.js';
+import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room as RoomRecord, type RoomKey } from './rooms.repository.js';
 
-export { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room };
+export { ACCESS_LEVELS, ROLES, type AccessLevel, type Role };
+
+/** A room with its attendee list, as every answer shows it. */
+export type Room = RoomRecord & { attendees: string[] };
 
 export const FORBIDDEN = 'You do not have permission to perform this action.';
 export const INVALID_PAGE = 'Invalid page.';
+export const MAX_ATTENDEES = 1000;
+export const NOT_CREATED_BY_APPLICATION = 'This room was not created by this application.';
+export const NOT_OWNER = 'Only the owner of the room can delete it.';
+
+const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
+
+/** A path segment naming a room: its UUID or its slug; anything else names nothing. */
+export function parseRoomKey(idOrSlug: string): RoomKey | undefined {
+  if (isUuid(idOrSlug)) return { id: idOrSlug.toLowerCase() };
+  const slug = idOrSlug.toLowerCase();
+  return SLUG.test(slug) ? { slug } : undefined;
+}
+
+/**
+ * A replacement attendee list: a list of valid emails, at most MAX_ATTENDEES, trimmed and
+ * de-duplicated case-insensitively (the first spelling wins). Errors name each bad entry
+ * by its index, e.g. {"attendees": {"2": ["Enter a valid email address."]}}.
+ */
+export function normalizeAttendees(value: unknown): string[] {
+  if (value === undefined) throw new ApiError(400, { attendees: ['This field is required.'] });
+  if (!Array.isArray(value)) {
+    throw new ApiError(400, { attendees: [`Expected a list of email addresses but got type "${value === null ? 'null' : typeof value}".`] });
+  }
+  if (value.length > MAX_ATTENDEES) {
+    throw new ApiError(400, { attendees: [`Ensure this field has no more than ${MAX_ATTENDEES} elements.`] });
+  }
+  const bad: Record<string, string[]> = {};
+  const seen = new Set<string>();
+  const emails: string[] = [];
+  value.forEach((entry, index) => {
+    const email = typeof entry === 'string' ? entry.trim() : '';
+    if (!isValidEmail(email)) {
+      bad[String(index)] = ['Enter a valid email address.'];
+      return;
+    }
+    const key = emailLookupKey(email);
+    if (!seen.has(key)) {
+      seen.add(key);
+      emails.push(email);
+    }
+  });
+  if (Object.keys(bad).length > 0) throw new ApiError(400, { attendees: bad });
+  return emails;
+}
+
+export type AdmissionDecision = { decision: 'join' | 'lobby'; reason: string };
 
 /** xxx-xxxx-xxx, lowercase letters: about 1.4e14 slugs. */
 export function generateSlug(): string {
@@ -47,7 +96,7 @@ export class RoomsService {
         });
         if (inserted) {
           await repo.upsertRoomAccess(trx, inserted.id, input.ownerId, 'owner');
-          return inserted;
+          return { ...inserted, attendees: [] };
         }
       }
       return undefined;
@@ -66,32 +115,107 @@ export class RoomsService {
     return room;
   }
 
-  /** The room, when the user holds any role on it. */
-  async getRoomForUser(roomId: string, userId: string): Promise<Room> {
-    if (!isUuid(roomId)) throw detailError(404, NOT_FOUND);
-    const found = await repo.findRoomWithRole(this.db, roomId.toLowerCase(), userId);
-    if (!found) throw detailError(404, NOT_FOUND);
-    if (found.role === undefined) throw detailError(403, FORBIDDEN);
-    return found.room;
+  private async withAttendees(rooms: RoomRecord[]): Promise<Room[]> {
+    const attendees = await repo.attendeesOf(this.db, rooms.map((r) => r.id));
+    return rooms.map((room) => ({ ...room, attendees: attendees.get(room.id) ?? [] }));
   }
 
-  /** One page of the rooms on which the user holds a role; a page past the last is an error. */
-  async listRoomsForUser(userId: string, page: number, pageSize: number): Promise<RoomPage> {
-    const count = await repo.countRoomsOfUser(this.db, userId);
+  /** The room (by id or slug) and the user's role on it; 404 when it does not exist. */
+  private async roomAndRole(idOrSlug: string, userId: string): Promise<{ room: RoomRecord; role: Role | undefined }> {
+    const key = parseRoomKey(idOrSlug);
+    const found = key && (await repo.findRoomWithRole(this.db, key, userId));
+    if (!found) throw detailError(404, NOT_FOUND);
+    return found;
+  }
+
+  /** The room (by id or slug), when the user holds any role on it. */
+  async getRoomForUser(idOrSlug: string, userId: string): Promise<Room> {
+    const { room, role } = await this.roomAndRole(idOrSlug, userId);
+    if (role === undefined) throw detailError(403, FORBIDDEN);
+    return (await this.withAttendees([room]))[0] as Room;
+  }
+
+  /** One page of the rooms on which the user holds a role (optionally only the one with `slug`). */
+  async listRoomsForUser(userId: string, page: number, pageSize: number, slug?: string): Promise<RoomPage> {
+    const count = await repo.countRoomsOfUser(this.db, userId, slug);
     const lastPage = Math.max(1, Math.ceil(count / pageSize));
     if (page > lastPage) throw detailError(404, INVALID_PAGE);
-    const rooms = count === 0 ? [] : await repo.listRoomsOfUser(this.db, userId, pageSize, (page - 1) * pageSize);
-    return { count, rooms };
+    const rooms = count === 0 ? [] : await repo.listRoomsOfUser(this.db, userId, pageSize, (page - 1) * pageSize, slug);
+    return { count, rooms: await this.withAttendees(rooms) };
   }
 
-  listAllRooms(): Promise<Room[]> {
-    return repo.listAllRooms(this.db);
+  async listAllRooms(): Promise<Room[]> {
+    return this.withAttendees(await repo.listAllRooms(this.db));
   }
 
-  async getRoom(roomId: string): Promise<Room> {
-    const room = isUuid(roomId) ? await repo.findRoomById(this.db, roomId.toLowerCase()) : undefined;
-    if (!room) throw detailError(404, `No room has the id ${roomId}.`);
+  /** Any room by id or slug, whoever holds it (operator commands). */
+  async getRoom(idOrSlug: string): Promise<Room> {
+    const key = parseRoomKey(idOrSlug);
+    const room = key && (await repo.findRoom(this.db, key));
+    if (!room) throw detailError(404, `No room has the id or slug ${idOrSlug}.`);
+    return (await this.withAttendees([room]))[0] as Room;
+  }
+
+  /**
+   * Replaces the attendee list, when the user is the room's owner or an administrator.
+   * Existence and permission are settled before the list is judged.
+   */
+  async setAttendeesAsUser(idOrSlug: string, userId: string, attendees: unknown): Promise<Room> {
+    const { room, role } = await this.roomAndRole(idOrSlug, userId);
+    if (role !== 'owner' && role !== 'administrator') throw detailError(403, FORBIDDEN);
+    return this.replaceAttendees(room, normalizeAttendees(attendees));
+  }
+
+  /** Replaces the attendee list of any room (operator commands). */
+  async setAttendees(idOrSlug: string, attendees: unknown): Promise<Room> {
+    const room = await this.getRoom(idOrSlug);
+    return this.replaceAttendees(room, normalizeAttendees(attendees));
+  }
+
+  private async replaceAttendees(room: RoomRecord, emails: string[]): Promise<Room> {
+    await this.db.transaction().execute((trx) => repo.replaceAttendees(trx, room.id, emails));
+    return { ...room, attendees: emails };
+  }
+
+  /**
+   * Deletes a room for an application acting as a user: only a room that application
+   * created, and only for the room's owner. Each refusal says which rule failed.
+   */
+  async deleteRoomAsApplication(idOrSlug: string, userId: string, clientId: string): Promise<void> {
+    const { room, role } = await this.roomAndRole(idOrSlug, userId);
+    if (room.createdByClientId !== clientId) throw detailError(403, NOT_CREATED_BY_APPLICATION);
+    if (role !== 'owner') throw detailError(403, NOT_OWNER);
+    await repo.deleteRoom(this.db, room.id);
+    this.logger.info({ event: 'room.deleted', room_id: room.id, user_id: userId, client_id: clientId }, 'room deleted');
+  }
+
+  /** Deletes any room (operator commands). */
+  async deleteRoom(idOrSlug: string): Promise<Room> {
+    const room = await this.getRoom(idOrSlug);
+    await repo.deleteRoom(this.db, room.id);
+    this.logger.info({ event: 'room.deleted', room_id: room.id, user_id: null, client_id: null }, 'room deleted');
     return room;
+  }
+
+  /**
+   * Who may skip the lobby. Public rooms admit everyone; an authenticated attendee joins
+   * any room; trusted rooms admit any authenticated user; restricted rooms admit an
+   * authenticated user holding a role on the room. Everyone else waits in the lobby.
+   */
+  async decideAdmission(idOrSlug: string, caller: { email: string | null; authenticated: boolean }): Promise<AdmissionDecision> {
+    const key = parseRoomKey(idOrSlug);
+    const room = key && (await repo.findRoom(this.db, key));
+    if (!room) throw detailError(404, NOT_FOUND);
+    if (room.accessLevel === 'public') return { decision: 'join', reason: 'public_room' };
+    if (!caller.authenticated) return { decision: 'lobby', reason: 'authentication_required' };
+    if (caller.email !== null && (await repo.isAttendee(this.db, room.id, caller.email))) {
+      return { decision: 'join', reason: 'attendee' };
+    }
+    if (room.accessLevel === 'trusted') return { decision: 'join', reason: 'authenticated_in_trusted_room' };
+    if (caller.email !== null && (await repo.roleOfEmail(this.db, room.id, caller.email)) !== undefined) {
+      return { decision: 'join', reason: 'member_of_restricted_room' };
+    }
+    return { decision: 'lobby', reason: 'not_invited' };
   }
 
   async grantRole(roomId: string, userId: string, role: string): Promise<Role> {
