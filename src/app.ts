@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
-import { clientErrorHandler, installErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
 import { opsRoutes } from './http/ops.routes.js';
 import { installJsonParser } from './http/routing.js';
 import { admissionRoutes } from './rooms/admission.routes.js';
@@ -32,7 +32,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, onMaxParamLength },
+    frameworkErrors,
     return503OnClosing: true,
     clientErrorHandler,
   });

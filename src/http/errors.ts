@@ -78,3 +78,19 @@ export function clientErrorHandler(error: NodeJS.ErrnoException & { code?: strin
       body,
   );
 }
+
+/** Fastify's own early errors (a path with broken percent-encoding) answered like any other 400. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.code === 'FST_ERR_BAD_URL' ? 400 : (error.statusCode ?? 400);
+  reply.code(status).send({ detail: GENERIC_4XX[status] ?? 'Bad request.' });
+}
+
+/**
+ * A path parameter longer than any room id or slug names nothing: 404, as for any other
+ * id that is not a room's. (The router answers this before Fastify, on the raw response.)
+ */
+export function onMaxParamLength(_path: string, _request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse): void {
+  const body = JSON.stringify({ detail: NOT_FOUND });
+  response.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

@@ -12,6 +12,12 @@ export function installJsonParser(app: FastifyInstance): void {
   // token route only), so anything else must be a 415.
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // JSON between systems is UTF-8 (RFC 8259 §8.1); a body declared otherwise would be
+    // misread, so it is refused rather than guessed at.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new ApiError(415, { detail: `Unsupported media type "${request.headers['content-type']}" in request.` }), undefined);
+    }
     if ((body as string).trim() === '') return done(null, undefined);
     parseJson(request, body as string, done);
   });
