@@ -46,10 +46,19 @@ async function domainsOf(db: Db, applicationIds: string[]): Promise<Map<string, 
 }
 
 export async function findApplicationByClientId(db: Db, clientId: string): Promise<Application | undefined> {
+  const app = await findApplicationWithoutDomains(db, clientId);
+  return app && withDomains(db, app);
+}
+
+/** The application row alone: one query, whether or not the client id exists. */
+export async function findApplicationWithoutDomains(db: Db, clientId: string): Promise<Application | undefined> {
   const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-  if (!row) return undefined;
-  const domains = await domainsOf(db, [row.id]);
-  return toApplication(row, domains.get(row.id) ?? []);
+  return row && toApplication(row, []);
+}
+
+export async function withDomains(db: Db, app: Application): Promise<Application> {
+  const domains = await domainsOf(db, [app.id]);
+  return { ...app, domains: domains.get(app.id) ?? [] };
 }
 
 export async function listApplications(db: Db): Promise<Application[]> {

@@ -171,10 +171,13 @@ export class ApplicationsService {
 
   /**
    * The application whose credentials these are, or undefined. An unknown client id and
-   * a wrong secret take the same path (a hash and a constant-time comparison).
+   * a wrong secret take the same path (one query, a hash, a constant-time comparison).
    */
   async authenticateClient(clientId: string, secret: string): Promise<Application | undefined> {
-    const application = await repo.findApplicationByClientId(this.db, clientId);
-    return secretMatches(secret, application?.secretHash) ? application : undefined;
+    // One query either way; the domains are read only once the secret is right, so a
+    // known client id costs no more round trips than an unknown one.
+    const application = await repo.findApplicationWithoutDomains(this.db, clientId);
+    if (!application || !secretMatches(secret, application.secretHash)) return undefined;
+    return repo.withDomains(this.db, application);
   }
 }
