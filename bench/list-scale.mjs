@@ -80,18 +80,19 @@ try {
   let count = 0;
   for (let i = 0; i < 100; i++) count = (await (await fetch(url, { headers })).json()).count; // warm-up
   const times = [];
+  const errors = {};
   for (let i = 0; i < Number(values.requests); i++) {
     const t = process.hrtime.bigint();
     const answer = await fetch(url, { headers });
     await answer.arrayBuffer();
-    if (answer.status !== 200) throw new Error(`status ${answer.status}`);
+    if (answer.status !== 200) errors[answer.status] = (errors[answer.status] ?? 0) + 1;
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   server.kill('SIGTERM');
   times.sort((a, b) => a - b);
   const pct = (p) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))].toFixed(2);
   console.log(
-    JSON.stringify({ store: values.store, rooms: Number(values.rooms), users: Number(values.users), user_rooms: count, seed_ms: seedMs, requests: times.length, p50_ms: Number(pct(50)), p99_ms: Number(pct(99)) }),
+    JSON.stringify({ store: values.store, rooms: Number(values.rooms), users: Number(values.users), user_rooms: count, seed_ms: seedMs, requests: times.length, p50_ms: Number(pct(50)), p99_ms: Number(pct(99)), errors }),
   );
 } finally {
   await dropDatabase();
