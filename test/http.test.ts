@@ -279,7 +279,7 @@ describe('operations endpoints', () => {
     expectJson(answer);
     expect(typeof answer.json.openapi).toBe('string');
     expect(answer.json.openapi).toMatch(/^3\./);
-    expect(answer.json.info?.version).toBe('1.0.0');
+    expect(answer.json.info?.version).toBe('1.1.0');
   });
 
   it('the served description documents the routes the server implements', async () => {

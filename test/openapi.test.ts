@@ -6,6 +6,10 @@
  * route is documented, the documented statuses and bodies are the contract's, and real
  * answers match what the document says about them.
  *
+ * The internal admission route (v1.1) is mounted only while INTERNAL_API_TOKEN is set: the
+ * route checks run on a server configured with one, and a server without it must not
+ * answer the route at all.
+ *
  * No OpenAPI validator is a dependency of the project. When one happens to be installed it
  * is used; JSON-schema checks of examples and real answers use ajv (which Fastify brings)
  * when it can be loaded, and are skipped otherwise.
@@ -20,6 +24,19 @@ const PROBED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const OPERATION_KEYS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const V11_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create', 'rooms:update', 'rooms:delete'];
 
+/** The internal admission route (README, v1.1 additions): its own base path, its own secret. */
+const INTERNAL_API = '/internal-api/v1.0';
+const INTERNAL_API_TOKEN = 'internal-token-0123456789abcdefghijklmnop';
+const ADMISSION = 'POST /rooms/{idOrSlug}/admission';
+const ADMISSION_REASONS = [
+  'public_room',
+  'authentication_required',
+  'attendee',
+  'authenticated_in_trusted_room',
+  'member_of_restricted_room',
+  'not_invited',
+];
+
 /**
  * The statuses each token and rooms operation may answer, from CONTRACT §2.1 to §2.3 (and,
  * for the v1.1 operations the contract predates, from the README's v1.1 section). The
@@ -32,6 +49,7 @@ const CONTRACT_STATUSES: Record<string, string[]> = {
   'GET /rooms/{id}/': ['200', '401', '403', '404'], // §2.2, §2.3 retrieve
   'PATCH /rooms/{id}/': ['200', '400', '401', '403', '404', '415'], // README v1.1: attendees
   'DELETE /rooms/{id}/': ['204', '401', '403', '404'], // README v1.1: deletion
+  [ADMISSION]: ['200', '400', '401', '404', '415'], // README v1.1: admission decision (served under /internal-api/v1.0)
 };
 
 /** The scope each rooms operation needs. */
@@ -377,10 +395,10 @@ describe('the served description', () => {
     expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
   });
 
-  it('is OpenAPI 3.0.3, version 1.0.0, relative to the server it is served from', () => {
+  it('is OpenAPI 3.0.3, version 1.1.0, relative to the server it is served from', () => {
     expect(doc.openapi).toBe('3.0.3');
     expect(doc.info.title).toBe('Meet External API');
-    expect(doc.info.version).toBe('1.0.0');
+    expect(doc.info.version).toBe('1.1.0');
     expect(doc.servers).toEqual([expect.objectContaining({ url: '/external-api/v1.0' })]);
     // Server URLs are relative: no sandbox or other absolute host is promised.
     walk(doc, (node, pointer) => {
@@ -397,6 +415,20 @@ describe('the served description', () => {
     expect(text).toContain('Exchange application credentials for a JWT token via `/external-api/v1.0/application/token/`.');
     expect(text).toContain('Use the JWT token in the `Authorization: Bearer <token>` header for all subsequent requests.');
     for (const scope of V11_SCOPES) expect(text).toContain(`\`${scope}\``);
+  });
+
+  it('says v1.1 is additive over v1.0.0, and lists the additions', () => {
+    const text: string = doc.info.description;
+    expect(text).toContain('additive: nothing a v1.0 client relies on changes');
+    expect(text).toMatch(/1\.1\.0 of this API is additive over v1\.0\.0/);
+    for (const addition of ['**Attendees:**', '**Deletion:**', '**Lookup by slug:**', '**Admission decision (internal):**']) {
+      expect(text).toContain(addition);
+    }
+    expect(text).toContain('`PATCH /rooms/{id}/`');
+    expect(text).toContain('`DELETE /rooms/{id}/`');
+    expect(text).toContain('`GET /rooms/?slug=`');
+    expect(text).toContain(`\`POST ${INTERNAL_API}/rooms/{idOrSlug}/admission\``);
+    expect(text).toContain('`INTERNAL_API_TOKEN`');
   });
 
   it('is structurally valid OpenAPI 3.0.3 (hand-written checks from the specification)', () => {
@@ -435,14 +467,15 @@ describe('in step with the routes the server mounts', () => {
   let server: TestServer;
   const doc: Json = JSON.parse(JSON.stringify(openApiDocument));
   beforeAll(async () => {
-    server = await startTestServer();
+    // With INTERNAL_API_TOKEN set, so that the internal admission route is mounted too.
+    server = await startTestServer({ INTERNAL_API_TOKEN });
   });
   afterAll(async () => server.close());
 
   for (const path of Object.keys(doc.paths)) {
     const pathItem = doc.paths[path];
     const documented = OPERATION_KEYS.filter((k) => pathItem[k]).map((k) => k.toUpperCase());
-    const concrete = servedPath(doc, path).replace('{id}', randomUUID());
+    const concrete = servedPath(doc, path).replace(/\{[^}]+\}/g, () => randomUUID());
     const forms = [concrete, concrete.endsWith('/') ? concrete.slice(0, -1) : `${concrete}/`];
 
     it(`${path}: documented methods are served, the others answer 405 naming exactly the documented ones`, async () => {
@@ -489,13 +522,51 @@ describe('in step with the routes the server mounts', () => {
     expect(missing).toEqual([]);
   });
 
+  it('the admission route is the one documented path served outside the API base path and the root', () => {
+    expect(servedPath(doc, '/rooms/{idOrSlug}/admission')).toBe(`${INTERNAL_API}/rooms/{idOrSlug}/admission`);
+    const mounted = server.app.printRoutes({ commonPrefix: false });
+    expect(mounted).toContain('/internal-api/v1.0/rooms/:idOrSlug/admission');
+  });
+
   it('a path the document does not name is not mounted: 404 for every method', async () => {
-    for (const url of [`${API}/nothing-here/`, `${API}/rooms/${randomUUID()}/extra/`, '/rooms/']) {
+    const unnamed = [
+      `${API}/nothing-here/`,
+      `${API}/rooms/${randomUUID()}/extra/`,
+      '/rooms/',
+      `${API}/rooms/${randomUUID()}/admission`,
+      `${INTERNAL_API}/rooms/`,
+      `${INTERNAL_API}/rooms/${randomUUID()}/`,
+      `${INTERNAL_API}/rooms/${randomUUID()}/admission/extra`,
+    ];
+    for (const url of unnamed) {
       for (const method of PROBED_METHODS) {
         const answer = await call(server, method, url);
         expect(answer.status, `${method} ${url}`).toBe(404);
         expect(answer.json).toEqual({ detail: 'Not found.' });
       }
+    }
+  });
+
+  it('without INTERNAL_API_TOKEN the admission route is not mounted: 404 {"detail": "Not found."} for every method', async () => {
+    const plain = await startTestServer();
+    try {
+      expect(plain.config.internalApiToken).toBeUndefined();
+      const concrete = servedPath(doc, '/rooms/{idOrSlug}/admission').replace('{idOrSlug}', randomUUID());
+      for (const url of [concrete, `${concrete}/`]) {
+        for (const method of PROBED_METHODS) {
+          const answer = await call(plain, method, url, {
+            token: INTERNAL_API_TOKEN,
+            ...(method === 'POST' ? { json: { email: null, authenticated: true } } : {}),
+          });
+          expect(answer.status, `${method} ${url}`).toBe(404);
+          expect(answer.headers.get('content-type')).toBe(JSON_TYPE);
+          expect(answer.json).toEqual({ detail: 'Not found.' });
+        }
+      }
+      const mounted = plain.app.printRoutes({ commonPrefix: false });
+      expect(mounted).not.toContain('internal-api');
+    } finally {
+      await plain.close();
     }
   });
 });
@@ -595,6 +666,71 @@ describe('documented statuses and bodies are the contract\'s', () => {
     expect(responseExamples(doc, create, '400')).toContainEqual({ detail: 'Invalid data. Expected a JSON object, but got array.' });
   });
 
+  it('admission: served under /internal-api/v1.0, only while INTERNAL_API_TOKEN is set', () => {
+    const pathItem = doc.paths['/rooms/{idOrSlug}/admission'];
+    expect(pathItem.servers).toEqual([expect.objectContaining({ url: INTERNAL_API })]);
+    expect(pathItem.description).toMatch(/only while the server is configured\s+with `INTERNAL_API_TOKEN`/);
+    expect(pathItem.description).toContain('`404` `{"detail": "Not found."}`');
+    const admission = op(ADMISSION);
+    expect(admission.description).toContain('This route exists only while the server is configured with `INTERNAL_API_TOKEN`');
+    expect(doc.tags.map((t: Json) => t.name)).toContain('Internal');
+    expect(admission.tags).toEqual(['Internal']);
+  });
+
+  it('admission: its own bearer scheme, the shared INTERNAL_API_TOKEN', () => {
+    const admission = op(ADMISSION);
+    expect(admission.security).toEqual([{ InternalApiToken: [] }]);
+    const scheme = doc.components.securitySchemes.InternalApiToken;
+    expect(scheme).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(scheme.description).toContain('INTERNAL_API_TOKEN');
+    // The external API's operations do not accept it, and it accepts nothing else.
+    for (const { path, method, operation } of operationsOf(doc)) {
+      if (`${method} ${path}` === ADMISSION) continue;
+      expect(JSON.stringify(operation.security ?? [])).not.toContain('InternalApiToken');
+    }
+  });
+
+  it('admission: request body {email: email|null, authenticated: boolean (required)}', () => {
+    const admission = op(ADMISSION);
+    expect(admission.requestBody.required).toBe(true);
+    expect(Object.keys(admission.requestBody.content)).toEqual(['application/json']);
+    const schema = deref(doc, admission.requestBody.content['application/json'].schema);
+    expect(schema.type).toBe('object');
+    expect(schema.required).toEqual(['authenticated']);
+    expect(schema.properties.email).toMatchObject({ type: 'string', format: 'email', nullable: true });
+    expect(schema.properties.authenticated).toMatchObject({ type: 'boolean' });
+  });
+
+  it('admission: 200 {decision, reason} with every reason, each rule in the description; 400, 401, 404 bodies', () => {
+    const admission = op(ADMISSION);
+    const ok = deref(doc, deref(doc, admission.responses['200']).content['application/json'].schema);
+    expect(ok.required).toEqual(['decision', 'reason']);
+    expect(ok.properties.decision.enum).toEqual(['join', 'lobby']);
+    expect(ok.properties.reason.enum).toEqual(ADMISSION_REASONS);
+    const e200 = responseExamples(doc, admission, '200');
+    for (const reason of ADMISSION_REASONS) {
+      expect(e200.filter((body: Json) => body.reason === reason)).toHaveLength(1);
+      expect(admission.description).toContain(`\`${reason}\``);
+    }
+    expect(e200).toContainEqual({ decision: 'join', reason: 'public_room' });
+    expect(e200).toContainEqual({ decision: 'lobby', reason: 'authentication_required' });
+    expect(e200).toContainEqual({ decision: 'lobby', reason: 'not_invited' });
+    // The README's rules, in their order.
+    const rules = ['a public room admits everyone', 'an unauthenticated caller waits', 'joins any room', 'a trusted room admits any authenticated caller', 'a restricted room admits an authenticated caller whose user holds a role on it', 'everyone else waits in the lobby'];
+    const positions = rules.map((rule) => admission.description.indexOf(rule));
+    expect(positions.every((p: number) => p >= 0), positions.join()).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+
+    expect(responseExamples(doc, admission, '400')).toContainEqual({ email: ['Enter a valid email address.'], authenticated: ['Must be a valid boolean.'] });
+    expect(responseExamples(doc, admission, '400')).toContainEqual({ authenticated: ['This field is required.'] });
+    expect(responseExamples(doc, admission, '401')).toEqual([{ detail: 'Invalid or missing internal API token.' }]);
+    expect(deref(doc, admission.responses['401']).headers['WWW-Authenticate'].required).toBe(true);
+    expect(responseExamples(doc, admission, '404')).toEqual([{ detail: 'Not found.' }]);
+    for (const status of Object.keys(admission.responses)) {
+      for (const body of responseExamples(doc, admission, status)) expect(JSON.stringify(body)).not.toMatch(/"error"/);
+    }
+  });
+
   it('405 with an Allow header is described', () => {
     const methodNotAllowed = doc.components.responses.MethodNotAllowed;
     expect(methodNotAllowed.headers.Allow.required).toBe(true);
@@ -626,7 +762,7 @@ describe('real answers are the documented ones', () => {
   const doc: Json = JSON.parse(JSON.stringify(openApiDocument));
 
   beforeAll(async () => {
-    server = await startTestServer({ APPLICATION_BASE_URL: 'https://meet.example.org', ROOM_TELEPHONY_ENABLED: 'true' });
+    server = await startTestServer({ APPLICATION_BASE_URL: 'https://meet.example.org', ROOM_TELEPHONY_ENABLED: 'true', INTERNAL_API_TOKEN });
     validate = await loadValidator(doc);
   });
   afterAll(async () => server.close());
@@ -771,6 +907,61 @@ describe('real answers are the documented ones', () => {
     } finally {
       await plain.close();
     }
+  });
+
+  it('admission: every decision, and each documented failure', async () => {
+    const owner = await server.services.users.createUser({ email: 'owner@example.com' });
+    const member = await server.services.users.createUser({ email: 'member@example.com' });
+    const room = async (accessLevel: 'public' | 'trusted' | 'restricted') => {
+      const created = await server.services.rooms.createRoom({ ownerId: owner.id, clientId: null, accessLevel });
+      return { id: created.id, slug: created.slug };
+    };
+    const publicRoom = await room('public');
+    const trustedRoom = await room('trusted');
+    const restrictedRoom = await room('restricted');
+    await server.services.rooms.setAttendees(restrictedRoom.id, ['Guest@Example.com']);
+    await server.services.rooms.grantRole(restrictedRoom.id, member.id, 'member');
+
+    const url = (idOrSlug: string) => servedPath(doc, '/rooms/{idOrSlug}/admission').replace('{idOrSlug}', idOrSlug);
+    const admit = (idOrSlug: string, options: Parameters<typeof call>[3] = {}) =>
+      call(server, 'POST', url(idOrSlug), { token: INTERNAL_API_TOKEN, ...options });
+
+    const decisions: [CallResult, string, string][] = [
+      [await admit(publicRoom.id, { json: { email: null, authenticated: false } }), 'join', 'public_room'],
+      [await admit(trustedRoom.slug, { json: { authenticated: false } }), 'lobby', 'authentication_required'],
+      [await admit(restrictedRoom.id, { json: { email: ' guest@example.COM ', authenticated: true } }), 'join', 'attendee'],
+      [await admit(trustedRoom.id.toUpperCase(), { json: { email: 'anyone@example.com', authenticated: true } }), 'join', 'authenticated_in_trusted_room'],
+      [await admit(restrictedRoom.slug, { json: { email: 'member@example.com', authenticated: true } }), 'join', 'member_of_restricted_room'],
+      [await admit(restrictedRoom.id, { json: { email: 'stranger@example.com', authenticated: true } }), 'lobby', 'not_invited'],
+      [await call(server, 'POST', `${url(restrictedRoom.id)}/`, { token: INTERNAL_API_TOKEN, json: { authenticated: true } }), 'lobby', 'not_invited'],
+    ];
+    const reasons = new Set<string>();
+    for (const [answer, decision, reason] of decisions) {
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json).toEqual({ decision, reason });
+      expectDocumented(ADMISSION, answer, { exact: true });
+      reasons.add(reason);
+    }
+    expect([...reasons].sort()).toEqual([...ADMISSION_REASONS].sort());
+
+    const failures: [CallResult, number][] = [
+      [await admit(trustedRoom.id, { token: undefined, json: { authenticated: true } }), 401],
+      [await admit(trustedRoom.id, { token: 'wrong-token-0123456789abcdefghijklmnop', json: { authenticated: true } }), 401],
+      [await admit(trustedRoom.id, { token: undefined, headers: { authorization: `Basic ${INTERNAL_API_TOKEN}` }, json: { authenticated: true } }), 401],
+      [await admit(trustedRoom.id, { json: { email: 'not-an-email', authenticated: 'yes' } }), 400],
+      [await admit(trustedRoom.id, { json: { email: 'ada@example.com' } }), 400],
+      [await admit(trustedRoom.id, { json: { email: 42, authenticated: true } }), 400],
+      [await admit(trustedRoom.id, { json: ['not', 'an', 'object'] }), 400],
+      [await admit(trustedRoom.id, { body: '{"broken', headers: { 'content-type': 'application/json' } }), 400],
+      [await admit(trustedRoom.id, { body: 'x', headers: { 'content-type': 'text/plain' } }), 415],
+      [await admit(randomUUID(), { json: { authenticated: true } }), 404],
+      [await admit('not-a-room', { json: { authenticated: true } }), 404],
+    ];
+    for (const [answer, status] of failures) {
+      expect(answer.status, answer.text).toBe(status);
+      expectDocumented(ADMISSION, answer, { exact: true });
+    }
+    expect(failures[0]?.[0].headers.get('www-authenticate')).toBe('Bearer realm="internal-api"');
   });
 
   it('the operations endpoints answer as documented', async () => {

@@ -5,8 +5,9 @@
  * corrected to what the server really does (../shared/CONTRACT.md wins where the two
  * disagree): both content types and HTTP Basic on the token endpoint, `{"detail": ...}`
  * bodies on every rooms error, every authentication message, pagination errors, 405 with
- * Allow, `url` and `telephony` shown only when configured. The additive v1.1 features the
- * server implements (attendees, deletion, lookup by slug) are described too, marked v1.1.
+ * Allow, `url` and `telephony` shown only when configured. It is published as v1.1.0:
+ * additive over v1.0.0 (attendees, deletion, lookup by slug, and the internal admission
+ * route mounted only while INTERNAL_API_TOKEN is set), each addition marked v1.1.
  * test/openapi.test.ts keeps this document and the mounted routes in step.
  *
  * Plain data only: it is served with JSON.stringify.
@@ -72,11 +73,32 @@ const roomExample = {
 
 const roomExampleUnconfigured = { id: ROOM_ID, slug: ROOM_SLUG, access_level: 'trusted', attendees: [] };
 
+/** The internal admission route: served under its own base path, outside /external-api/v1.0. */
+const INTERNAL_API_BASE = '/internal-api/v1.0';
+
+/** Every reason an admission decision gives, in the order the rules are tried. */
+const ADMISSION_RULES: { reason: string; decision: 'join' | 'lobby'; rule: string }[] = [
+  { reason: 'public_room', decision: 'join', rule: 'a public room admits everyone' },
+  { reason: 'authentication_required', decision: 'lobby', rule: 'otherwise, an unauthenticated caller waits' },
+  {
+    reason: 'attendee',
+    decision: 'join',
+    rule: 'an authenticated caller whose email is on the room\'s attendee list (case-insensitive) joins any room',
+  },
+  { reason: 'authenticated_in_trusted_room', decision: 'join', rule: 'a trusted room admits any authenticated caller' },
+  {
+    reason: 'member_of_restricted_room',
+    decision: 'join',
+    rule: 'a restricted room admits an authenticated caller whose user holds a role on it (owner, administrator or member)',
+  },
+  { reason: 'not_invited', decision: 'lobby', rule: 'everyone else waits in the lobby' },
+];
+
 export const openApiDocument = {
   openapi: '3.0.3',
   info: {
     title: 'Meet External API',
-    version: '1.0.0',
+    version: '1.1.0',
     description: [
       'External API for room management with application-delegated authentication.',
       '',
@@ -102,9 +124,16 @@ export const openApiDocument = {
       '',
       '#### v1.1 additions (additive: nothing a v1.0 client relies on changes)',
       '',
-      '* **Attendees:** every room shows `attendees`, the emails allowed to bypass the lobby; `PATCH /rooms/{id}/` replaces the list.',
-      '* **Deletion:** `DELETE /rooms/{id}/` removes a room the calling application created, for its owner.',
+      'Version 1.1.0 of this API is additive over v1.0.0: the v1.0 operations keep their routes, statuses, messages and fields ' +
+        '(room answers only gain `attendees`), so a v1.0 client keeps working as it did. v1.1 adds (each marked **v1.1** below):',
+      '',
+      '* **Attendees:** every room shows `attendees`, the emails allowed to bypass the lobby (`[]` when none); ' +
+        '`PATCH /rooms/{id}/` replaces the list (scope `rooms:update`).',
+      '* **Deletion:** `DELETE /rooms/{id}/` removes a room the calling application created, for its owner (scope `rooms:delete`).',
       '* **Lookup by slug:** `{id}` may be the room\'s slug, and `GET /rooms/?slug=` filters the list.',
+      `* **Admission decision (internal):** \`POST ${INTERNAL_API_BASE}/rooms/{idOrSlug}/admission\` tells the conferencing front end ` +
+        'whether a caller joins a room or waits in its lobby. It is mounted only while the server is configured with `INTERNAL_API_TOKEN`, ' +
+        'and answers only callers presenting that shared token (`InternalApiToken`); it is not part of the external API.',
       '',
       '#### Conventions',
       '',
@@ -126,6 +155,10 @@ export const openApiDocument = {
     { name: 'Authentication', description: 'Application authentication and token generation' },
     { name: 'Rooms', description: 'Room management operations' },
     { name: 'Operations', description: 'Liveness, readiness and this description' },
+    {
+      name: 'Internal',
+      description: '**v1.1** Internal API for the conferencing front end; mounted only while `INTERNAL_API_TOKEN` is set',
+    },
   ],
   paths: {
     '/application/token/': {
@@ -687,6 +720,137 @@ export const openApiDocument = {
         },
       },
     },
+
+    '/rooms/{idOrSlug}/admission': {
+      description:
+        `**v1.1** Mounted under \`${INTERNAL_API_BASE}\`, outside the external API base path, and only while the server is configured ` +
+        'with `INTERNAL_API_TOKEN`: without it, every method on this path answers `404` `{"detail": "Not found."}`. ' +
+        PATH_NOTES,
+      servers: [{ url: INTERNAL_API_BASE, description: 'The internal API of this server (relative to the origin serving this document)' }],
+      parameters: [
+        {
+          name: 'idOrSlug',
+          in: 'path',
+          required: true,
+          description: 'Room UUID (case-insensitive) or slug. Anything else, or no such room, is `404`.',
+          schema: { type: 'string' },
+          examples: {
+            uuid: { summary: 'Room UUID', value: ROOM_ID },
+            slug: { summary: 'Room slug', value: ROOM_SLUG },
+          },
+        },
+      ],
+      post: {
+        tags: ['Internal'],
+        summary: 'Decide whether a caller joins a room or waits in its lobby (v1.1)',
+        description: [
+          'For the conferencing front end: given who is calling (an email, or none, and whether the caller is authenticated), ' +
+            'says whether the caller may skip the room\'s lobby. Any room, whoever created it.',
+          '',
+          'This route exists only while the server is configured with `INTERNAL_API_TOKEN` (at least 32 characters); ' +
+            'without it the path answers `404` `{"detail": "Not found."}`. It answers only callers presenting that shared secret as ' +
+            '`Authorization: Bearer <INTERNAL_API_TOKEN>` (`InternalApiToken`); the external API\'s JWTs are not accepted here.',
+          '',
+          'Checks, in this order; the first that fails answers:',
+          '',
+          '1. the token is the configured one: `401` `{"detail": "Invalid or missing internal API token."}`.',
+          '2. the body is absent, empty or a JSON object: `400` `{"detail": ...}`; another content type is `415`.',
+          '3. `authenticated` is a boolean and `email`, when present and not null, is an email address (trimmed): `400`, one key per bad field.',
+          '4. the room exists: `404` `{"detail": "Not found."}`.',
+          '',
+          'Decision rules, tried in this order (the first that applies decides):',
+          '',
+          ...ADMISSION_RULES.map((r, i) => `${i + 1}. ${r.rule}: \`${r.decision}\` (\`${r.reason}\`).`),
+        ].join('\n'),
+        operationId: 'decideAdmission',
+        security: [{ InternalApiToken: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: schemaRef('AdmissionRequest'),
+              examples: {
+                authenticated: { summary: 'An authenticated caller', value: { email: 'ada@example.com', authenticated: true } },
+                anonymous: { summary: 'An anonymous caller', value: { email: null, authenticated: false } },
+                noEmail: { summary: 'No email: only the access level and authentication count', value: { authenticated: true } },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The decision, with the rule that made it.',
+            content: {
+              'application/json': {
+                schema: schemaRef('AdmissionDecision'),
+                examples: Object.fromEntries(
+                  ADMISSION_RULES.map((r) => [r.reason, { summary: r.rule, value: { decision: r.decision, reason: r.reason } }]),
+                ),
+              },
+            },
+          },
+          '400': {
+            description: 'Field errors (one key per bad field), or a body that is not a JSON object.',
+            content: {
+              'application/json': {
+                schema: { anyOf: [schemaRef('ValidationError'), schemaRef('Error')] },
+                examples: {
+                  invalidFields: {
+                    summary: 'email not an email address, authenticated not a boolean',
+                    value: { email: ['Enter a valid email address.'], authenticated: ['Must be a valid boolean.'] },
+                  },
+                  missingAuthenticated: { summary: 'No authenticated field', value: { authenticated: ['This field is required.'] } },
+                  invalidEmail: { summary: 'email not an email address', value: { email: ['Enter a valid email address.'] } },
+                  notAnObject: detailExample('A JSON body that is not an object', 'Invalid data. Expected a JSON object, but got array.'),
+                  brokenJson: detailExample('A body that is not valid JSON', 'JSON parse error.'),
+                },
+              },
+            },
+          },
+          '401': {
+            description: 'No `Authorization: Bearer` header, or a token other than `INTERNAL_API_TOKEN`.',
+            headers: {
+              'WWW-Authenticate': {
+                description: 'RFC 6750 challenge of the internal API.',
+                required: true,
+                schema: { type: 'string', pattern: '^Bearer' },
+                example: 'Bearer realm="internal-api"',
+              },
+            },
+            content: {
+              'application/json': {
+                schema: schemaRef('Error'),
+                examples: {
+                  invalidToken: detailExample('Missing or wrong internal API token', 'Invalid or missing internal API token.'),
+                },
+              },
+            },
+          },
+          '404': {
+            description: 'No such room (an id that is neither a UUID nor a slug, or no room has it).',
+            content: {
+              'application/json': {
+                schema: schemaRef('Error'),
+                examples: { roomNotFound: detailExample('Room does not exist', 'Not found.') },
+              },
+            },
+          },
+          '415': {
+            description: 'A body in another content type than `application/json`.',
+            content: {
+              'application/json': {
+                schema: schemaRef('Error'),
+                examples: {
+                  otherType: detailExample('Another content type', 'Unsupported media type "text/plain" in request.'),
+                  noType: detailExample('A body without Content-Type', 'Unsupported media type: a Content-Type header is required with a body.'),
+                },
+              },
+            },
+          },
+          default: responseRef('OtherError'),
+        },
+      },
+    },
   },
 
   components: {
@@ -709,6 +873,14 @@ export const openApiDocument = {
         description:
           'Token endpoint only: HTTP Basic client authentication (RFC 6749 §2.3.1), as an alternative to the ' +
           '`client_id`/`client_secret` body fields. The user name is the form-urlencoded `client_id`, the password the form-urlencoded `client_secret`.',
+      },
+      InternalApiToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          '**v1.1** Internal admission route only: the shared secret `INTERNAL_API_TOKEN` the server is configured with ' +
+          '(at least 32 characters), sent as `Authorization: Bearer <INTERNAL_API_TOKEN>`. Not a JWT; compared in constant time. ' +
+          'While the variable is unset the route is not mounted.',
       },
     },
 
@@ -967,6 +1139,41 @@ export const openApiDocument = {
               { type: 'array', items: { type: 'string' } },
               { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
             ],
+          },
+        },
+      },
+
+      AdmissionRequest: {
+        type: 'object',
+        description: '**v1.1** Who is calling. Other fields are ignored.',
+        required: ['authenticated'],
+        properties: {
+          email: {
+            type: 'string',
+            format: 'email',
+            nullable: true,
+            description: 'The caller\'s email (trimmed), matched case-insensitively; absent or null when unknown.',
+            example: 'ada@example.com',
+          },
+          authenticated: {
+            type: 'boolean',
+            description: 'Whether the front end authenticated the caller.',
+            example: true,
+          },
+        },
+      },
+
+      AdmissionDecision: {
+        type: 'object',
+        description: '**v1.1** Whether the caller joins the room directly or waits in its lobby, and the rule that decided.',
+        required: ['decision', 'reason'],
+        properties: {
+          decision: { type: 'string', enum: ['join', 'lobby'], example: 'join' },
+          reason: {
+            type: 'string',
+            enum: ADMISSION_RULES.map((r) => r.reason),
+            description: ADMISSION_RULES.map((r) => `* \`${r.reason}\` (${r.decision}): ${r.rule}.`).join('\n'),
+            example: 'attendee',
           },
         },
       },
