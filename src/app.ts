@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
+import { SERVICE_UNAVAILABLE, detailError } from './errors.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
 import { opsRoutes } from './http/ops.routes.js';
 import { installJsonParser } from './http/routing.js';
@@ -34,7 +35,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, onMaxParamLength },
     frameworkErrors,
-    return503OnClosing: true,
+    // Answered by our own hook below, so the 503 has the API's {"detail"} shape.
+    return503OnClosing: false,
     clientErrorHandler,
   });
 
@@ -44,6 +46,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
+  });
+
+  // While stopping, in-flight requests finish but new ones on kept-alive connections are
+  // turned away, and told to reconnect (to another instance) rather than to wait.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw detailError(503, SERVICE_UNAVAILABLE, { connection: 'close', 'retry-after': '1' });
   });
 
   installErrorHandling(app);

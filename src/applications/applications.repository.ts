@@ -90,19 +90,25 @@ export async function insertApplication(
   return { ...app, id };
 }
 
-export async function updateApplication(trx: Transaction<Database>, app: Application): Promise<void> {
+export type ApplicationChanges = Partial<Pick<Application, 'name' | 'secretHash' | 'scopes' | 'isActive' | 'domains'>>;
+
+/**
+ * Writes only the fields that change, so two operators changing different things at once
+ * (say, a rename and a secret rotation) do not undo each other.
+ */
+export async function updateApplication(trx: Transaction<Database>, id: string, changes: ApplicationChanges): Promise<void> {
   await trx
     .updateTable('applications')
     .set({
-      name: app.name,
-      client_secret_hash: app.secretHash,
-      scopes: JSON.stringify(app.scopes),
-      is_active: fromBoolean(app.isActive),
+      ...(changes.name === undefined ? {} : { name: changes.name }),
+      ...(changes.secretHash === undefined ? {} : { client_secret_hash: changes.secretHash }),
+      ...(changes.scopes === undefined ? {} : { scopes: JSON.stringify(changes.scopes) }),
+      ...(changes.isActive === undefined ? {} : { is_active: fromBoolean(changes.isActive) }),
       updated_at: nowIso(),
     })
-    .where('id', '=', app.id)
+    .where('id', '=', id)
     .execute();
-  await replaceDomains(trx, app.id, app.domains);
+  if (changes.domains !== undefined) await replaceDomains(trx, id, changes.domains);
 }
 
 async function replaceDomains(trx: Transaction<Database>, applicationId: string, domains: string[]): Promise<void> {

@@ -131,23 +131,23 @@ export class ApplicationsService {
     return this.db.transaction().execute(async (trx) => {
       const current = await repo.findApplicationByClientId(trx, clientId);
       if (!current) throw detailError(404, `No application has the client id ${clientId}.`);
-      let domains = [...current.domains];
-      for (const domain of normalizeDomains(changes.addDomains ?? [])) if (!domains.includes(domain)) domains.push(domain);
+      const written: repo.ApplicationChanges = {};
+      if (changes.name !== undefined) written.name = validName(changes.name);
+      if (changes.scopes !== undefined) written.scopes = normalizeScopes(changes.scopes);
+      if (changes.isActive !== undefined) written.isActive = changes.isActive;
+      const added = normalizeDomains(changes.addDomains ?? []);
       const removed = normalizeDomains(changes.removeDomains ?? []);
-      const notListed = removed.filter((d) => !domains.includes(d));
-      if (notListed.length > 0) {
-        throw new ApiError(400, { domains: notListed.map((d) => `"${d}" is not among the application's domains.`) });
+      if (added.length > 0 || removed.length > 0) {
+        const domains = [...current.domains];
+        for (const domain of added) if (!domains.includes(domain)) domains.push(domain);
+        const notListed = removed.filter((d) => !domains.includes(d));
+        if (notListed.length > 0) {
+          throw new ApiError(400, { domains: notListed.map((d) => `"${d}" is not among the application's domains.`) });
+        }
+        written.domains = domains.filter((d) => !removed.includes(d)).sort();
       }
-      domains = domains.filter((d) => !removed.includes(d)).sort();
-      const updated: Application = {
-        ...current,
-        name: changes.name === undefined ? current.name : validName(changes.name),
-        scopes: changes.scopes === undefined ? current.scopes : normalizeScopes(changes.scopes),
-        isActive: changes.isActive ?? current.isActive,
-        domains,
-      };
-      await repo.updateApplication(trx, updated);
-      return updated;
+      await repo.updateApplication(trx, current.id, written);
+      return { ...current, ...written };
     });
   }
 
@@ -156,9 +156,9 @@ export class ApplicationsService {
     const application = await this.db.transaction().execute(async (trx) => {
       const current = await repo.findApplicationByClientId(trx, clientId);
       if (!current) throw detailError(404, `No application has the client id ${clientId}.`);
-      const updated = { ...current, secretHash: hashSecret(secret) };
-      await repo.updateApplication(trx, updated);
-      return updated;
+      const secretHash = hashSecret(secret);
+      await repo.updateApplication(trx, current.id, { secretHash });
+      return { ...current, secretHash };
     });
     return { application, secret };
   }

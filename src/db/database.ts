@@ -7,7 +7,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 
@@ -36,6 +48,28 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   return options.databaseUrl.startsWith('sqlite:') ? openSqlite(options) : openPostgres(options);
 }
 
+/**
+ * Every transaction here writes. A plain BEGIN takes a read lock first and fails at once
+ * with "database is locked" when it later needs to write while another process (a CLI
+ * command, another worker) holds the write lock; BEGIN IMMEDIATE takes the write lock up
+ * front, so it waits for it under the busy timeout instead.
+ */
+class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateTransactionSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateTransactionSqliteDriver(this.sqliteConfig);
+  }
+}
+
 function openSqlite(options: DatabaseOptions): DatabaseHandle {
   const file = sqlitePathOf(options.databaseUrl);
   const dataDir = path.dirname(path.resolve(file));
@@ -47,7 +81,7 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
   connection.pragma(`busy_timeout = ${options.databaseStatementTimeoutMs}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateTransactionSqliteDialect({ database: connection }) });
   return {
     db,
     dialect: 'sqlite',

@@ -1,0 +1,561 @@
+/**
+ * CONTRACT §3: the `meet-api` command as operators run it, `node bin/meet-api.js ...` in a
+ * child process, configured by its environment (DATABASE_URL from freshDatabaseUrl(), so
+ * SQLite or PostgreSQL like the rest of the suite). Every command, its --json document,
+ * its refusals (non-zero exit, a message on stderr, nothing on stdout, nothing written),
+ * and what it does seen from the outside: the real server, run as a second child process
+ * on the same database, issues tokens with the credentials the CLI printed and shows the
+ * rooms the CLI created.
+ *
+ * Needs `npm run build` first (npm test does it): bin/meet-api.js runs dist/cli.js.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { API, call, freshDatabaseUrl, type CallResult, type FreshDatabase } from './helpers.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'meet-api.js');
+const SERVER = path.join(ROOT, 'dist', 'server.js');
+const TOKEN = `${API}/application/token/`;
+const KEY = 'cli-test-signing-key-0123456789abcdefghijklmnopqrstuv';
+const BASE_URL = 'https://meet.example.org';
+const PHONE = '+1-555-0100';
+
+const APP_KEYS = ['client_id', 'client_secret', 'domains', 'id', 'is_active', 'name', 'scopes'];
+const APP_KEYS_WITHOUT_SECRET = APP_KEYS.filter((k) => k !== 'client_secret');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ALNUM = (n: number) => new RegExp(`^[A-Za-z0-9]{${n}}$`);
+
+/** CONTRACT §1 variables (and NODE_ENV): never inherited from the shell running the tests. */
+const CONTRACT_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'APPLICATION_JWT_SECRET_KEY',
+  'APPLICATION_JWT_ALG',
+  'APPLICATION_JWT_ISSUER',
+  'APPLICATION_JWT_AUDIENCE',
+  'APPLICATION_JWT_EXPIRATION_SECONDS',
+  'APPLICATION_JWT_TOKEN_TYPE',
+  'APPLICATION_BASE_URL',
+  'APPLICATION_ALLOW_USER_CREATION',
+  'APPLICATION_CLIENT_ID_LENGTH',
+  'APPLICATION_CLIENT_SECRET_LENGTH',
+  'ROOM_TELEPHONY_ENABLED',
+  'ROOM_TELEPHONY_PIN_LENGTH',
+  'ROOM_TELEPHONY_PIN_MAX_RETRIES',
+  'ROOM_TELEPHONY_PHONE_NUMBER',
+  'ROOM_TELEPHONY_DEFAULT_COUNTRY',
+  'LOG_LEVEL',
+  'NODE_ENV',
+  'WORKERS',
+];
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!CONTRACT_VARIABLES.includes(name)) env[name] = value;
+  return { ...env, NODE_ENV: 'test', ...extra };
+}
+
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-cli-'));
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One `meet-api` invocation in its own process. */
+function meetApi(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: workDir, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function describeRun(run: Run): string {
+  return `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+}
+
+/** A successful --json command: exit 0 and stdout exactly one JSON document. */
+function parsed(run: Run): any {
+  expect(run.code, describeRun(run)).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
+/** A refused command: non-zero exit, a message (not a crash) on stderr, nothing on stdout. */
+function expectRefused(run: Run, ...mentions: string[]): void {
+  expect(run.code, describeRun(run)).not.toBe(0);
+  expect(run.code, describeRun(run)).not.toBeNull();
+  expect(run.stdout, describeRun(run)).toBe('');
+  expect(run.stderr.trim(), describeRun(run)).not.toBe('');
+  expect(run.stderr, 'a message, not a stack trace').not.toMatch(/\n\s+at .*:\d+:\d+/);
+  for (const mention of mentions) expect(run.stderr).toContain(mention);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface ServerChild {
+  origin: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `node dist/server.js` on a free port, once /healthz answers. */
+async function startServerProcess(env: Record<string, string>): Promise<ServerChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [SERVER], {
+    cwd: workDir,
+    env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not answer /healthz:\n${output}`);
+    }
+    try {
+      if ((await fetch(`${origin}/healthz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    origin,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+function requestToken(server: Pick<ServerChild, 'origin'>, clientId: string, secret: string, email: string): Promise<CallResult> {
+  return call(server, 'POST', TOKEN, {
+    json: { client_id: clientId, client_secret: secret, grant_type: 'client_credentials', scope: email },
+  });
+}
+
+describe('meet-api on a database of its own', () => {
+  let db: FreshDatabase;
+  let env: Record<string, string>;
+  const run = (...args: string[]) => meetApi(env, ...args);
+
+  beforeAll(async () => {
+    db = await freshDatabaseUrl();
+    env = { DATABASE_URL: db.url, APPLICATION_JWT_SECRET_KEY: KEY };
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('migrate creates the schema on an empty database, and runs again without harm', async () => {
+    const first = await run('migrate');
+    expect(first.code, describeRun(first)).toBe(0);
+    const second = await run('migrate', '--json');
+    parsed(second);
+  });
+
+  it('refused input exits non-zero with a message on stderr, prints nothing and writes nothing', async () => {
+    const owner = parsed(await run('users', 'create', '--email', 'owner@refusals.org', '--json'));
+    const [unknownScope, badLevel, unknownOwner, badConfig] = await Promise.all([
+      run('apps', 'create', '--name', 'Nope', '--scopes', 'rooms:list,rooms:bogus', '--json'),
+      run('rooms', 'create', '--owner', 'owner@refusals.org', '--access-level', 'secret', '--json'),
+      run('rooms', 'create', '--owner', 'nobody@refusals.org', '--json'),
+      meetApi({ ...env, ROOM_TELEPHONY_ENABLED: 'maybe' }, 'users', 'create', '--email', 'late@refusals.org', '--json'),
+    ]);
+    expectRefused(unknownScope, 'rooms:bogus');
+    expectRefused(badLevel, 'secret');
+    expectRefused(unknownOwner, 'nobody@refusals.org');
+    expectRefused(badConfig, 'ROOM_TELEPHONY_ENABLED');
+
+    const [apps, users, rooms] = await Promise.all([
+      run('apps', 'list', '--json'),
+      run('users', 'list', '--json'),
+      run('rooms', 'list', '--json'),
+    ]);
+    expect(parsed(apps)).toEqual([]);
+    // Not even the user the command refused for its bad configuration was created.
+    expect(parsed(users)).toEqual([owner]);
+    expect(parsed(rooms)).toEqual([]);
+  });
+});
+
+describe('meet-api and the server on one database', () => {
+  let db: FreshDatabase;
+  let env: Record<string, string>;
+  let server: ServerChild;
+  /** An application with the scopes the rooms API needs. */
+  let helper: { client_id: string; client_secret: string };
+  const run = (...args: string[]) => meetApi(env, ...args);
+
+  beforeAll(async () => {
+    db = await freshDatabaseUrl();
+    env = {
+      DATABASE_URL: db.url,
+      APPLICATION_JWT_SECRET_KEY: KEY,
+      APPLICATION_BASE_URL: BASE_URL,
+      ROOM_TELEPHONY_ENABLED: 'true',
+      ROOM_TELEPHONY_PHONE_NUMBER: PHONE,
+      LOG_LEVEL: 'warn',
+    };
+    const users = ['bo@example.org', 'cy@c.org', 'dee@example.org', 'gus@example.org', 'hal@example.org', 'ivy@example.org'];
+    // The server creates the schema; then the CLI works on the same database.
+    server = await startServerProcess(env);
+    const [app] = await Promise.all([
+      run('apps', 'create', '--name', 'Helper', '--scopes', 'rooms:list,rooms:retrieve,rooms:create', '--json'),
+      ...users.map(async (email) => parsed(await run('users', 'create', '--email', email, '--json'))),
+    ]);
+    helper = parsed(app as Run);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db.drop();
+  });
+
+  /** A new application with every scope the rooms API needs; its clear secret. */
+  async function newApp(...extra: string[]): Promise<{ client_id: string; client_secret: string; [key: string]: unknown }> {
+    return parsed(await run('apps', 'create', '--name', 'Helper', '--scopes', 'rooms:list,rooms:retrieve,rooms:create', '--json', ...extra));
+  }
+
+  async function tokenOf(email: string): Promise<string> {
+    return tokenFor(helper, email);
+  }
+
+  async function tokenFor(app: { client_id: string; client_secret: string }, email: string): Promise<string> {
+    const answer = await requestToken(server, app.client_id, app.client_secret, email);
+    expect(answer.status, answer.text).toBe(200);
+    return answer.json.access_token as string;
+  }
+
+  // Sequential on purpose: concurrent read-then-write commands on one SQLite file are the
+  // subject of their own test below (see 'a write held by another process').
+  describe('commands', () => {
+    describe('apps', () => {
+      it('create: generated 40-character id and 128-character secret, exactly the documented keys, one JSON document', async () => {
+        const [created, other, user] = await Promise.all([
+          run('apps', 'create', '--name', 'Acme Rooms', '--scopes', 'rooms:create,rooms:list', '--domains', 'acme.org,b.org', '--json'),
+          run('apps', 'create', '--name', 'Other', '--json'),
+          run('users', 'create', '--email', 'ann@acme.org', '--json'),
+        ]);
+        const app = parsed(created);
+        expect(Object.keys(app).sort()).toEqual(APP_KEYS);
+        expect(app.id).toMatch(UUID);
+        expect(app.name).toBe('Acme Rooms');
+        expect(app.client_id).toMatch(ALNUM(40));
+        expect(app.client_secret).toMatch(ALNUM(128));
+        expect(app.scopes).toEqual(['rooms:create', 'rooms:list']);
+        expect([...app.domains].sort()).toEqual(['acme.org', 'b.org']);
+        expect(app.is_active).toBe(true);
+
+        const plain = parsed(other);
+        expect(Object.keys(plain).sort()).toEqual(APP_KEYS);
+        expect(plain).toMatchObject({ name: 'Other', scopes: [], domains: [], is_active: true });
+        expect(plain.client_id).toMatch(ALNUM(40));
+        expect(plain.client_secret).toMatch(ALNUM(128));
+        expect(plain.client_id).not.toBe(app.client_id);
+        expect(plain.client_secret).not.toBe(app.client_secret);
+
+        // The printed credentials are the real ones: the server issues a token with them,
+        // carrying the scopes in the order granted, for an allowed domain only.
+        parsed(user);
+        const token = await requestToken(server, app.client_id, app.client_secret, 'ann@acme.org');
+        expect(token.status, token.text).toBe(200);
+        expect(token.json.scope).toBe('rooms:create rooms:list');
+        const outside = await requestToken(server, app.client_id, app.client_secret, 'owner@elsewhere.org');
+        expect(outside.status).toBe(403);
+      });
+
+      it('create honours APPLICATION_CLIENT_ID_LENGTH and APPLICATION_CLIENT_SECRET_LENGTH', async () => {
+        const app = parsed(
+          await meetApi({ ...env, APPLICATION_CLIENT_ID_LENGTH: '24', APPLICATION_CLIENT_SECRET_LENGTH: '64' }, 'apps', 'create', '--name', 'Short', '--json'),
+        );
+        expect(app.client_id).toMatch(ALNUM(24));
+        expect(app.client_secret).toMatch(ALNUM(64));
+      });
+
+      it('create --client-id --secret --inactive: those credentials, refused as inactive until apps update --active', async () => {
+        const clientId = 'my-own-client-id';
+        const secret = 'MyOwnSecret0123456789abcdefghijklmnopqrstuvwxyz';
+        const app = parsed(
+          await run('apps', 'create', '--name', 'Own', '--client-id', clientId, '--secret', secret, '--inactive', '--scopes', 'rooms:list', '--json'),
+        );
+        expect(Object.keys(app).sort()).toEqual(APP_KEYS);
+        expect(app).toMatchObject({ client_id: clientId, client_secret: secret, is_active: false, scopes: ['rooms:list'] });
+
+        const refused = await requestToken(server, clientId, secret, 'bo@example.org');
+        expect(refused.status).toBe(401);
+        expect(refused.json).toEqual({ error: 'Application is inactive' });
+
+        const updated = parsed(await run('apps', 'update', clientId, '--active', '--json'));
+        expect(updated.is_active).toBe(true);
+        expect((await requestToken(server, clientId, secret, 'bo@example.org')).status).toBe(200);
+      });
+
+      it('list and show never show the client secret, in JSON or in text', async () => {
+        const app = await newApp('--domains', 'show.org');
+        const [listJson, listText, showJson, showText] = await Promise.all([
+          run('apps', 'list', '--json'),
+          run('apps', 'list'),
+          run('apps', 'show', app.client_id, '--json'),
+          run('apps', 'show', app.client_id),
+        ]);
+        const listed = parsed(listJson);
+        expect(Array.isArray(listed)).toBe(true);
+        for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(APP_KEYS_WITHOUT_SECRET);
+        const { client_secret: secret, ...withoutSecret } = app;
+        expect(listed).toContainEqual(withoutSecret);
+        expect(parsed(showJson)).toEqual(withoutSecret);
+        for (const result of [listJson, listText, showJson, showText]) {
+          expect(result.code, describeRun(result)).toBe(0);
+          expect(result.stdout).not.toContain(secret);
+          expect(result.stderr).not.toContain(secret);
+        }
+        expect(showText.stdout).toContain(app.client_id);
+        expect(listText.stdout).toContain(app.client_id);
+      });
+
+      it('update: --name, --scopes, --inactive/--active, --add-domain, --remove-domain; contradictions and unknown domains refused', async () => {
+        const app = await newApp('--domains', 'a.org');
+
+        const updated = parsed(
+          await run('apps', 'update', app.client_id, '--name', 'Renamed', '--scopes', 'rooms:retrieve,rooms:list', '--add-domain', 'c.org', '--inactive', '--json'),
+        );
+        expect(Object.keys(updated).sort()).toEqual(APP_KEYS_WITHOUT_SECRET);
+        expect(updated).toMatchObject({ id: app.id, client_id: app.client_id, name: 'Renamed', scopes: ['rooms:retrieve', 'rooms:list'], is_active: false });
+        expect([...updated.domains].sort()).toEqual(['a.org', 'c.org']);
+        expect((await requestToken(server, app.client_id, app.client_secret, 'cy@c.org')).json).toEqual({ error: 'Application is inactive' });
+
+        const [both, notListed, unknownScope] = await Promise.all([
+          run('apps', 'update', app.client_id, '--active', '--inactive', '--json'),
+          run('apps', 'update', app.client_id, '--active', '--remove-domain', 'z.org', '--json'),
+          run('apps', 'update', app.client_id, '--active', '--scopes', 'rooms:list,rooms:everything', '--json'),
+        ]);
+        expectRefused(both);
+        expectRefused(notListed, 'z.org');
+        expectRefused(unknownScope, 'rooms:everything');
+        // None of the refused updates changed anything (not even their valid --active half).
+        expect(parsed(await run('apps', 'show', app.client_id, '--json'))).toEqual(updated);
+
+        const back = parsed(await run('apps', 'update', app.client_id, '--active', '--remove-domain', 'c.org', '--json'));
+        expect(back).toMatchObject({ name: 'Renamed', is_active: true, domains: ['a.org'] });
+        const token = await requestToken(server, app.client_id, app.client_secret, 'cy@c.org');
+        expect(token.status).toBe(403);
+      });
+
+      it('rotate-secret prints a new secret that works while the old one stops; delete cuts the application off', async () => {
+        const app = await newApp();
+        const before = await tokenFor(app, 'dee@example.org');
+
+        const rotated = parsed(await run('apps', 'rotate-secret', app.client_id, '--json'));
+        expect(Object.keys(rotated).sort()).toEqual(APP_KEYS);
+        expect(rotated.client_id).toBe(app.client_id);
+        expect(rotated.id).toBe(app.id);
+        expect(rotated.client_secret).toMatch(ALNUM(128));
+        expect(rotated.client_secret).not.toBe(app.client_secret);
+
+        const old = await requestToken(server, app.client_id, app.client_secret, 'dee@example.org');
+        expect(old.status).toBe(401);
+        expect(old.json).toEqual({ error: 'Invalid credentials' });
+        const fresh = await requestToken(server, app.client_id, rotated.client_secret, 'dee@example.org');
+        expect(fresh.status, fresh.text).toBe(200);
+
+        const deleted = await run('apps', 'delete', app.client_id);
+        expect(deleted.code, describeRun(deleted)).toBe(0);
+        expectRefused(await run('apps', 'show', app.client_id, '--json'));
+        expect((await requestToken(server, app.client_id, rotated.client_secret, 'dee@example.org')).json).toEqual({
+          error: 'Invalid credentials',
+        });
+        // Tokens issued before are refused on the next request.
+        const cut = await call(server, 'GET', `${API}/rooms/`, { token: before });
+        expect(cut.status).toBe(401);
+        expect(cut.json).toEqual({ detail: 'Application not found.' });
+
+      });
+    });
+
+    describe('users', () => {
+      it('create (email unique whatever its case), list, update --inactive/--active, seen by the API at once', async () => {
+        const [created, inactive] = await Promise.all([
+          run('users', 'create', '--email', 'Eve.Lee@Example.org', '--json'),
+          run('users', 'create', '--email', 'fay@example.org', '--inactive', '--json'),
+        ]);
+        const eve = parsed(created);
+        expect(Object.keys(eve).sort()).toEqual(['email', 'id', 'is_active']);
+        expect(eve).toMatchObject({ email: 'Eve.Lee@Example.org', is_active: true });
+        expect(eve.id).toMatch(UUID);
+        const fay = parsed(inactive);
+        expect(fay).toMatchObject({ email: 'fay@example.org', is_active: false });
+
+        const [duplicate, listed] = await Promise.all([
+          run('users', 'create', '--email', 'eve.lee@example.ORG', '--json'),
+          run('users', 'list', '--json'),
+        ]);
+        expectRefused(duplicate);
+        const users = parsed(listed);
+        for (const user of users) expect(Object.keys(user).sort()).toEqual(['email', 'id', 'is_active']);
+        expect(users).toContainEqual(eve);
+        expect(users).toContainEqual(fay);
+        expect(users.filter((u: { email: string }) => u.email.toLowerCase() === 'eve.lee@example.org')).toHaveLength(1);
+
+        const token = await tokenOf('eve.lee@example.org');
+        expect((await call(server, 'GET', `${API}/rooms/`, { token })).status).toBe(200);
+
+        const off = parsed(await run('users', 'update', 'eve.lee@example.org', '--inactive', '--json'));
+        expect(off).toEqual({ ...eve, is_active: false });
+        const refused = await call(server, 'GET', `${API}/rooms/`, { token });
+        expect(refused.status).toBe(401);
+        expect(refused.json).toEqual({ detail: 'User account is disabled.' });
+
+        const on = parsed(await run('users', 'update', 'Eve.Lee@Example.org', '--active', '--json'));
+        expect(on).toEqual(eve);
+        expect((await call(server, 'GET', `${API}/rooms/`, { token })).status).toBe(200);
+      });
+    });
+
+    describe('rooms', () => {
+      it('create --owner: the room as the API shows it plus pin_code, visible to its owner over HTTP', async () => {
+        const [trusted, restricted] = await Promise.all([
+          run('rooms', 'create', '--owner', 'gus@example.org', '--json'),
+          run('rooms', 'create', '--owner', 'GUS@example.org', '--access-level', 'restricted', '--json'),
+        ]);
+        const room = parsed(trusted);
+        const other = parsed(restricted);
+        const token = await tokenOf('gus@example.org');
+
+        for (const [created, level] of [
+          [room, 'trusted'],
+          [other, 'restricted'],
+        ] as const) {
+          expect(created.id).toMatch(UUID);
+          expect(created.slug).toMatch(/^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+          expect(created.access_level).toBe(level);
+          expect(created.url).toBe(`${BASE_URL}/${created.slug}`);
+          expect(created.pin_code).toMatch(/^\d{10}$/);
+          expect(created.telephony).toEqual({ enabled: true, pin_code: created.pin_code, phone_number: PHONE, default_country: 'US' });
+
+          const shown = await call(server, 'GET', `${API}/rooms/${created.id}/`, { token });
+          expect(shown.status, shown.text).toBe(200);
+          const { pin_code: _pin, ...apiFields } = created;
+          expect(apiFields).toEqual(shown.json);
+        }
+
+        const listed = await call(server, 'GET', `${API}/rooms/`, { token });
+        expect(listed.json.results.map((r: { id: string }) => r.id).sort()).toEqual([room.id, other.id].sort());
+      });
+
+      it('grant gives each role (owner, administrator, member) on a room, refuses unknown roles, rooms and users; list [--user] shows rooms as create does', async () => {
+        const room = parsed(await run('rooms', 'create', '--owner', 'hal@example.org', '--json'));
+        const ivy = await tokenOf('ivy@example.org');
+        const [badRole, noRoom, noUser] = await Promise.all([
+          run('rooms', 'grant', room.id, '--user', 'ivy@example.org', '--role', 'boss', '--json'),
+          run('rooms', 'grant', '6f1c2a8e-0000-4000-8000-000000000000', '--user', 'ivy@example.org', '--role', 'member', '--json'),
+          run('rooms', 'grant', room.id, '--user', 'nobody@example.org', '--role', 'member', '--json'),
+        ]);
+        expectRefused(badRole, 'boss');
+        expectRefused(noRoom);
+        expectRefused(noUser);
+        // The refused commands granted nothing.
+        const forbidden = await call(server, 'GET', `${API}/rooms/${room.id}/`, { token: ivy });
+        expect(forbidden.status).toBe(403);
+
+        for (const role of ['member', 'administrator', 'owner']) {
+          const document = parsed(await run('rooms', 'grant', room.id, '--user', 'ivy@example.org', '--role', role, '--json'));
+          expect(JSON.stringify(document)).toContain(role);
+          const seen = await call(server, 'GET', `${API}/rooms/${room.id}/`, { token: ivy });
+          expect(seen.status, `${role}: ${seen.text}`).toBe(200);
+          const listed = await call(server, 'GET', `${API}/rooms/`, { token: ivy });
+          expect(listed.json.results.map((r: { id: string }) => r.id), role).toEqual([room.id]);
+        }
+
+        const [all, ivyRooms] = await Promise.all([
+          run('rooms', 'list', '--json'),
+          run('rooms', 'list', '--user', 'ivy@example.org', '--json'),
+        ]);
+        const everyRoom = parsed(all);
+        expect(everyRoom).toContainEqual(room);
+        for (const entry of everyRoom) expect(entry.pin_code).toMatch(/^\d{10}$/);
+        expect(parsed(ivyRooms)).toEqual([room]);
+      });
+    });
+  });
+
+  it('a write held by another process: apps update waits for it, then succeeds (no "database is locked")', async () => {
+    const app = await newApp();
+    const handle = openDatabase(loadConfig({ DATABASE_URL: db.url }));
+    let release: (() => void) | undefined;
+    try {
+      let taken!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (taken = resolve));
+      // What the server (or another operator) does at any moment: a short write transaction.
+      const holder = handle.db.transaction().execute(async (trx) => {
+        await trx.updateTable('applications').set({ name: 'Held' }).where('client_id', '=', app.client_id).execute();
+        taken();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await lockTaken;
+      const updating = run('apps', 'update', app.client_id, '--name', 'After', '--add-domain', 'after.org', '--json');
+      // Long enough for the command to start and reach its write; well within a 5 s busy wait.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      release!();
+      await holder;
+      const updated = parsed(await updating);
+      expect(updated).toMatchObject({ client_id: app.client_id, name: 'After', domains: ['after.org'] });
+      expect(parsed(await run('apps', 'show', app.client_id, '--json'))).toEqual(updated);
+    } finally {
+      release?.();
+      await handle.close();
+    }
+  });
+
+  it('the server logged no error while the CLI worked on its database', () => {
+    const errors = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number })
+      .filter((line) => line.level >= 50);
+    expect(errors).toEqual([]);
+  });
+});
