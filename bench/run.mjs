@@ -1,0 +1,441 @@
+#!/usr/bin/env node
+// `npm run bench`: throughput and latency of the real server, each figure beside the
+// figure of a bare node:http server on the same core (see docs/benchmarks.md).
+//
+//   node bench/run.mjs [--duration S] [--warmup S] [--connections N] [--slice S]
+//                      [--store sqlite|postgres] [--json FILE] [--log-level LEVEL]
+//                      [--only token,list,retrieve,create] [--profile DIR] [--keep]
+//
+// 1. Builds nothing (npm run bench builds first); starts dist/server.js on a fresh SQLite
+//    database in a temporary folder (or on DATABASE_URL with --store postgres), pinned to
+//    one CPU when `taskset` exists; the harness and the load generator run on another.
+// 2. Seeds through the operator CLI (one application, one user), takes a token over HTTP
+//    and creates the user's 100 rooms with POST /rooms/.
+// 3. For each endpoint: measures the server and the baseline (bench/baseline-server.mjs,
+//    same CPU, same requests, answering a body of the size the server answered) from one
+//    autocannon process, warm-up first, then taking turns in slices of --slice seconds
+//    until each has had --duration seconds; then reads the server's RSS.
+// 4. Prints one table; exits 1 when anything failed, 2 when a request got an error or a
+//    status other than the expected one.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const API = '/external-api/v1.0';
+const ENDPOINTS = ['token', 'list', 'retrieve', 'create'];
+const ROOMS = 100;
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    slice: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    store: { type: 'string', default: 'sqlite' },
+    json: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    only: { type: 'string', default: ENDPOINTS.join(',') },
+    profile: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (args.help) {
+  process.stdout.write(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(1);
+}
+
+// Whole numbers: autocannon stops on its one-second tick.
+function positive(name, { allowZero = false } = {}) {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) fail(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} whole number`);
+  return value;
+}
+const duration = positive('duration');
+const warmup = positive('warmup', { allowZero: true });
+const slice = positive('slice');
+const connections = positive('connections');
+if (!['sqlite', 'postgres'].includes(args.store)) fail('--store must be sqlite or postgres');
+const only = args.only.split(',').map((s) => s.trim()).filter(Boolean);
+for (const name of only) if (!ENDPOINTS.includes(name)) fail(`--only: unknown endpoint "${name}" (known: ${ENDPOINTS.join(', ')})`);
+if (args.store === 'postgres') {
+  const url = process.env.DATABASE_URL;
+  if (!url) fail('--store postgres runs against DATABASE_URL, which is unset (e.g. DATABASE_URL=postgres://user:pass@127.0.0.1:5432/meet_bench)');
+  if (!/^postgres(ql)?:\/\//.test(url)) fail(`--store postgres needs a postgres:// DATABASE_URL, not "${url.replace(/:[^:@/]*@/, ':***@')}"`);
+}
+if (!fs.existsSync(path.join(root, 'dist/server.js'))) fail('dist/server.js is missing: run `npm run build` (or use `npm run bench`)');
+
+// ---------------------------------------------------------------------------------------
+// CPUs: the server and the baseline on the first CPU this process may use, the harness
+// and the load generator on the second. Without taskset or with one CPU, nothing is pinned.
+
+function allowedCpus() {
+  const line = fs.readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(.+)$/m);
+  if (!line) return [];
+  const cpus = [];
+  for (const part of line[1].trim().split(',')) {
+    const [from, to] = part.split('-').map(Number);
+    for (let cpu = from; cpu <= (to ?? from); cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+const nproc = os.availableParallelism(); // before this process pins itself to one CPU
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
+let cpus = [];
+try {
+  cpus = allowedCpus();
+} catch {}
+const pinning = hasTaskset && cpus.length >= 2 ? { server: cpus[0], load: cpus[1] } : null;
+if (pinning) {
+  // The harness itself (all its threads) moves to the load generator's CPU.
+  spawnSync('taskset', ['-a', '-p', '-c', String(pinning.load), String(process.pid)], { stdio: 'ignore' });
+} else {
+  process.stderr.write(`bench: not pinning (${hasTaskset ? `${cpus.length} CPU available` : 'taskset not found'}); figures are less comparable\n`);
+}
+
+/** Spawns a node script, pinned to `cpu` when pinning is on. */
+function spawnNode(cpu, nodeArgs, options) {
+  if (pinning) return spawn('taskset', ['-c', String(cpu), process.execPath, ...nodeArgs], options);
+  return spawn(process.execPath, nodeArgs, options);
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes and cleanup.
+
+const children = new Set();
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-bench-'));
+
+function track(child, name) {
+  children.add(child);
+  child.exitPromise = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.exitPromise.then(() => children.delete(child));
+  child.benchName = name;
+  return child;
+}
+
+async function stopChild(child) {
+  if (!children.has(child)) return;
+  child.kill('SIGTERM');
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000));
+  if ((await Promise.race([child.exitPromise, timeout])) === 'timeout') child.kill('SIGKILL');
+}
+
+async function cleanup() {
+  await Promise.all([...children].map(stopChild));
+  if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
+  else process.stderr.write(`bench: kept ${work} (database, server log)\n`);
+}
+
+process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
+process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
+
+/**
+ * The first line the child prints on stdout that is not an event, parsed as JSON;
+ * `onEvent` sees the events ({"event": ...}) before it.
+ */
+function firstJsonLine(child, onEvent = () => {}) {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        let message;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          process.stderr.write(`${child.benchName}: ${line}\n`); // not ours: pass it on
+          continue;
+        }
+        if (message.event !== undefined) onEvent(message);
+        else return resolve(message);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${child.benchName} exited (${code}) before answering`)));
+  });
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+/** CPU time (user + system, all threads) the process has used so far, in milliseconds. */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+function cpuMsOf(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+function memoryOf(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key) => Number(status.match(new RegExp(`^${key}:\\s*(\\d+) kB`, 'm'))?.[1] ?? NaN);
+    return { rss_mib: kib('VmRSS') / 1024, peak_rss_mib: kib('VmHWM') / 1024 };
+  } catch {
+    return { rss_mib: NaN, peak_rss_mib: NaN };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The machine, printed and recorded beside the figures.
+
+/** The commit measured, marked when the working tree differs from it. */
+function gitDescription() {
+  const git = (...gitArgs) => spawnSync('git', gitArgs, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'unknown (not a git checkout)';
+  const dirty = git('status', '--porcelain', '--', 'src').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? ' with uncommitted changes in src/' : ''}`;
+}
+
+function machine() {
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  return {
+    date: new Date().toISOString(),
+    cpu_model: cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
+    nproc,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadavg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    pinning: pinning ? `server and baseline on CPU ${pinning.server}, load generator on CPU ${pinning.load}` : 'none',
+    code: gitDescription(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The run.
+
+async function main() {
+  const info = machine();
+  process.stderr.write(`bench: ${info.cpu_model}, ${info.nproc} CPU, node ${info.node}, load average ${info.loadavg_at_start.join(' ')}; ${info.pinning}; code ${info.code}\n`);
+
+  // The server's environment: what the operator would set, nothing inherited that could
+  // change its behaviour (base URL, telephony, workers, ...).
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !/^(APPLICATION_|ROOM_|DATABASE_|WORKERS$|PORT$|HOST$|LOG_LEVEL$|NODE_ENV$|TRUST_PROXY$|BODY_LIMIT_BYTES$|INTERNAL_API_TOKEN$)/.test(key),
+    ),
+  );
+  if (args.store === 'postgres') {
+    env.DATABASE_URL = process.env.DATABASE_URL;
+    if (process.env.DATABASE_POOL_MAX) env.DATABASE_POOL_MAX = process.env.DATABASE_POOL_MAX;
+  } else {
+    env.DATABASE_URL = `sqlite:${path.join(work, 'meet.db')}`;
+  }
+  env.NODE_ENV = 'production';
+  env.APPLICATION_JWT_SECRET_KEY = randomBytes(32).toString('hex');
+  env.LOG_LEVEL = args['log-level'];
+
+  // Seed: one application, one user (a fresh email, so a shared PostgreSQL database works).
+  const cli = (...cliArgs) => JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin/meet-api.js'), ...cliArgs, '--json'], { env, encoding: 'utf8' }));
+  const application = cli('apps', 'create', '--name', 'bench', '--scopes', 'rooms:list,rooms:retrieve,rooms:create');
+  const email = `bench-${Date.now()}-${process.pid}@bench.example`;
+  cli('users', 'create', '--email', email);
+
+  // The server, pinned, its log in the work folder.
+  const port = await freePort();
+  const serverLog = path.join(work, 'server.log');
+  const logFd = fs.openSync(serverLog, 'w');
+  const nodeFlags = args.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)] : [];
+  const server = track(
+    spawnNode(pinning?.server, [...nodeFlags, path.join(root, 'dist/server.js')], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', logFd, logFd],
+    }),
+    'server',
+  );
+  fs.closeSync(logFd);
+  const origin = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await fetch(`${origin}/readyz`)).ok) break;
+    } catch {}
+    if (!children.has(server) || attempt > 300) throw new Error(`the server did not become ready; its log:\n${fs.readFileSync(serverLog, 'utf8').slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  // The baseline, on the same CPU.
+  const baseline = track(spawnNode(pinning?.server, [path.join(root, 'bench/baseline-server.mjs'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] }), 'baseline');
+  const { port: baselinePort } = await firstJsonLine(baseline);
+
+  // A token, then the user's rooms. The last creation's answer is the sample of POST /rooms/.
+  const tokenBody = JSON.stringify({ client_id: application.client_id, client_secret: application.client_secret, grant_type: 'client_credentials', scope: email });
+  const jsonHeaders = { 'content-type': 'application/json' };
+  const probe = async (method, urlPath, headers, body) => {
+    const answer = await fetch(`${origin}${urlPath}`, { method, headers, body });
+    const text = await answer.text();
+    return { status: answer.status, bytes: Buffer.byteLength(text), text };
+  };
+  const tokenProbe = await probe('POST', `${API}/application/token/`, jsonHeaders, tokenBody);
+  if (tokenProbe.status !== 200) throw new Error(`POST /application/token/ answered ${tokenProbe.status}: ${tokenProbe.text}`);
+  const auth = { authorization: `Bearer ${JSON.parse(tokenProbe.text).access_token}` };
+  let createProbe;
+  const roomIds = [];
+  for (let i = 0; i < ROOMS; i++) {
+    createProbe = await probe('POST', `${API}/rooms/`, auth);
+    if (createProbe.status !== 201) throw new Error(`POST /rooms/ answered ${createProbe.status}: ${createProbe.text}`);
+    roomIds.push(JSON.parse(createProbe.text).id);
+  }
+  const roomId = roomIds[Math.floor(ROOMS / 2)];
+
+  const endpoints = {
+    token: { label: 'POST /application/token/', method: 'POST', path: `${API}/application/token/`, headers: jsonHeaders, body: tokenBody, status: 200 },
+    list: { label: 'GET /rooms/?page_size=20', method: 'GET', path: `${API}/rooms/?page_size=20`, headers: auth, status: 200 },
+    retrieve: { label: 'GET /rooms/{id}/', method: 'GET', path: `${API}/rooms/${roomId}/`, headers: auth, status: 200 },
+    create: { label: 'POST /rooms/', method: 'POST', path: `${API}/rooms/`, headers: auth, status: 201, sample: createProbe },
+  };
+  for (const name of ['token', 'list', 'retrieve']) {
+    const e = endpoints[name];
+    e.sample = name === 'token' ? tokenProbe : await probe(e.method, e.path, e.headers, e.body);
+    if (e.sample.status !== e.status) throw new Error(`${e.label} answered ${e.sample.status}: ${e.sample.text}`);
+  }
+  const listed = JSON.parse(endpoints.list.sample.text);
+  if (listed.count !== ROOMS) throw new Error(`the user should own ${ROOMS} rooms, the list says ${listed.count}`);
+
+  /** The server and the baseline under the same requests, taking turns (bench/load.mjs). */
+  const load = async (e) => {
+    const request = { method: e.method, headers: e.headers, body: e.body };
+    const targets = [
+      { name: 'server', url: `${origin}${e.path}`, ...request },
+      { name: 'baseline', url: `http://127.0.0.1:${baselinePort}/${e.status}/${e.sample.bytes}`, ...request },
+    ];
+    const spec = { targets, connections, duration, warmup, slice };
+    const child = track(spawnNode(pinning?.load, [path.join(root, 'bench/load.mjs'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }), 'load generator');
+    // CPU time each process spent from the end of the warm-up to the end of the run: per
+    // request, a figure far less sensitive to noisy neighbours than requests per second.
+    let before;
+    const result = await firstJsonLine(child, () => (before = { server: cpuMsOf(server.pid), baseline: cpuMsOf(baseline.pid) }));
+    for (const [name, pid] of [['server', server.pid], ['baseline', baseline.pid]]) {
+      const used = cpuMsOf(pid) - before[name];
+      result[name].cpu_ms = used;
+      result[name].cpu_us_per_request = result[name].requests > 0 ? (used * 1000) / result[name].requests : null;
+      // Share of its core the process used while it was under load: near 1, it was the
+      // bottleneck; well below, something else (the load generator, the neighbours) was.
+      result[name].cpu_busy = result[name].duration_s > 0 ? used / (result[name].duration_s * 1000) : null;
+    }
+    return result;
+  };
+
+  const results = [];
+  for (const name of only) {
+    const e = endpoints[name];
+    process.stderr.write(
+      `bench: ${e.label}: ${warmup > 0 ? `${warmup} s warm-up each, then ` : ''}${duration} s on the server and ${duration} s on the baseline in turns of ${Math.min(slice, duration)} s (${e.sample.bytes}-byte answer)\n`,
+    );
+    const { server: measured, baseline: base } = await load(e);
+    if (!children.has(server)) throw new Error(`the server exited during the load; its log ends:\n${fs.readFileSync(serverLog, 'utf8').slice(-4000)}`);
+    const memory = memoryOf(server.pid);
+    const unexpected = Object.entries(measured.statuses).filter(([status]) => Number(status) !== e.status).reduce((n, [, c]) => n + c, 0);
+    results.push({
+      endpoint: name,
+      label: e.label,
+      expected_status: e.status,
+      body_bytes: e.sample.bytes,
+      server: measured,
+      baseline: base,
+      errors: Math.max(unexpected, measured.non2xx) + measured.socket_errors,
+      ratio: base.rps > 0 ? measured.rps / base.rps : null,
+      cpu_ratio: measured.cpu_us_per_request > 0 ? base.cpu_us_per_request / measured.cpu_us_per_request : null,
+      ...memory,
+    });
+  }
+  const finalMemory = memoryOf(server.pid);
+  const unsaturated = results.filter((r) => r.baseline.cpu_busy < 0.8).map((r) => `${r.label} (${Math.round(r.baseline.cpu_busy * 100)} %)`);
+  info.loadavg_at_end = os.loadavg().map((x) => Math.round(x * 100) / 100);
+
+  // Anything the server logged at error level or worse during the run.
+  await stopChild(server);
+  await stopChild(baseline);
+  const errorLines = fs
+    .readFileSync(serverLog, 'utf8')
+    .split('\n')
+    .filter((line) => /"level":(5|6)\d/.test(line));
+
+  printTable(results, finalMemory);
+  if (unsaturated.length > 0) {
+    process.stderr.write(
+      `bench: the baseline kept its core less than 80 % busy for ${unsaturated.join(', ')}: the load generator (or the neighbours) limited it, so there "ratio" flatters the server and "CPU ratio" is the figure to trust\n`,
+    );
+  }
+  process.stderr.write(`bench: load average at the end ${info.loadavg_at_end.join(' ')} on ${nproc} CPU (the bench itself keeps about 2 busy; more means the machine was shared)\n`);
+  if (errorLines.length > 0) process.stderr.write(`bench: the server logged ${errorLines.length} error line(s), first:\n${errorLines[0]}\n`);
+  if (args.profile) process.stderr.write(`bench: CPU profile written to ${path.resolve(args.profile)} (summarise with node bench/profile-summary.mjs <file>)\n`);
+
+  if (args.json) {
+    const report = {
+      machine: info,
+      options: { duration, warmup, slice, connections, store: args.store, log_level: args['log-level'], rooms: ROOMS },
+      results,
+      server_rss_mib: finalMemory.rss_mib,
+      server_peak_rss_mib: finalMemory.peak_rss_mib,
+      server_error_log_lines: errorLines.length,
+    };
+    fs.writeFileSync(path.resolve(args.json), `${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(`bench: results written to ${path.resolve(args.json)}\n`);
+  }
+  const errors = results.reduce((n, r) => n + r.errors, 0) + errorLines.length;
+  return errors > 0 ? 2 : 0;
+}
+
+function printTable(results, finalMemory) {
+  const f = (x, digits = 0) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(digits));
+  const rows = [
+    ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'baseline req/s', 'baseline p99 ms', 'ratio', 'CPU µs/req', 'baseline CPU µs/req', 'CPU ratio', 'answer B', 'RSS after MiB'],
+    ...results.map((r) => [
+      r.label,
+      f(r.server.rps),
+      f(r.server.p50_ms, 2),
+      f(r.server.p99_ms, 2),
+      String(r.errors),
+      f(r.baseline.rps),
+      f(r.baseline.p99_ms, 2),
+      f(r.ratio, 2),
+      f(r.server.cpu_us_per_request),
+      f(r.baseline.cpu_us_per_request),
+      f(r.cpu_ratio, 2),
+      String(r.body_bytes),
+      f(r.rss_mib, 1),
+    ]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => `| ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ')} |`;
+  const out = [line(rows[0]), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.slice(1).map(line)];
+  out.push('');
+  out.push(
+    `server RSS after the load: ${f(finalMemory.rss_mib, 1)} MiB (peak ${f(finalMemory.peak_rss_mib, 1)} MiB); ` +
+      `${connections} connections, ${duration} s each (in turns of ${Math.min(slice, duration)} s) after ${warmup} s warm-up, store ${args.store}, LOG_LEVEL=${args['log-level']}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error.stack ?? error}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
