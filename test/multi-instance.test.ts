@@ -62,9 +62,13 @@ describe('migrations', () => {
     );
     try {
       const applied = await Promise.all(handles.map((h) => migrateToLatest(h.db)));
-      expect(applied.flat().sort()).toEqual(['2026-11-28-001-initial-schema', '2026-11-28-002-room-attendees']);
+      expect(applied.flat().sort()).toEqual([
+        '2026-11-28-001-initial-schema',
+        '2026-11-28-002-room-attendees',
+        '2026-11-28-003-access-sort-key',
+      ]);
       const { rows } = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute(handles[0]!.db);
-      expect(Number(rows[0]!.n)).toBe(2);
+      expect(Number(rows[0]!.n)).toBe(3);
       expect(await migrateToLatest(handles[0]!.db)).toEqual([]);
     } finally {
       await Promise.all(handles.map((h) => h.close()));

@@ -493,6 +493,12 @@ describe('GET /rooms/: which rooms, in which order', () => {
       .set({ created_at: instant })
       .where('id', 'in', rooms.map((r) => r.id))
       .execute();
+    // The list reads the copy of created_at kept on each access (migration 003).
+    await server.database.db
+      .updateTable('room_accesses')
+      .set({ room_created_at: instant })
+      .where('room_id', 'in', rooms.map((r) => r.id))
+      .execute();
     const expected = rooms.map((r) => r.id).sort().reverse();
 
     const full = await call(server, 'GET', `${API}/rooms/?page_size=100`, { token: dave.token });

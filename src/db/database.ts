@@ -70,6 +70,30 @@ class ImmediateTransactionSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Distinct SQL texts kept prepared; our queries have a few dozen shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * better-sqlite3 compiles SQL on every prepare(); Kysely prepares each query it runs.
+ * Keeping the prepared statement per SQL text saves that compilation on every request.
+ * Safe because Kysely runs one query at a time on this connection and never streams here.
+ */
+function withStatementCache(connection: SQLite.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+        statement = connection.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  } as SqliteDialectConfig['database'];
+}
+
 function openSqlite(options: DatabaseOptions): DatabaseHandle {
   const file = sqlitePathOf(options.databaseUrl);
   const dataDir = path.dirname(path.resolve(file));
@@ -81,7 +105,7 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
   connection.pragma(`busy_timeout = ${options.databaseStatementTimeoutMs}`);
-  const db = new Kysely<Database>({ dialect: new ImmediateTransactionSqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateTransactionSqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,
     dialect: 'sqlite',

@@ -11,10 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import * as initialSchema from './migrations/2026-11-28-001-initial-schema.js';
 import * as roomAttendees from './migrations/2026-11-28-002-room-attendees.js';
+import * as accessSortKey from './migrations/2026-11-28-003-access-sort-key.js';
 
 const migrations: Record<string, Migration> = {
   '2026-11-28-001-initial-schema': initialSchema,
   '2026-11-28-002-room-attendees': roomAttendees,
+  '2026-11-28-003-access-sort-key': accessSortKey,
 };
 
 const ATTEMPTS = 5;

@@ -56,6 +56,8 @@ export interface RoomAccessesTable {
   user_id: string;
   role: string;
   created_at: DbTimestamp;
+  /** the room's created_at, copied so a user's rooms list straight off an index */
+  room_created_at: DbTimestamp;
 }
 
 export interface RoomAttendeesTable {

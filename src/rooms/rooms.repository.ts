@@ -66,10 +66,10 @@ export async function insertRoomUnlessTaken(
 }
 
 /** Gives the user a role on the room, replacing the role they had. */
-export async function upsertRoomAccess(db: Db, roomId: string, userId: string, role: Role): Promise<void> {
+export async function upsertRoomAccess(db: Db, room: Pick<Room, 'id' | 'createdAt'>, userId: string, role: Role): Promise<void> {
   await db
     .insertInto('room_accesses')
-    .values({ id: randomUUID(), room_id: roomId, user_id: userId, role, created_at: nowIso() })
+    .values({ id: randomUUID(), room_id: room.id, user_id: userId, role, created_at: nowIso(), room_created_at: room.createdAt })
     .onConflict((oc) => oc.columns(['room_id', 'user_id']).doUpdateSet({ role }))
     .execute();
 }
@@ -174,9 +174,10 @@ export async function listRoomsOfUser(db: Db, userId: string, limit: number, off
     .select(roomColumns)
     .where('room_accesses.user_id', '=', userId);
   if (slug !== undefined) query = query.where('rooms.slug', '=', slug);
+  // Ordered by the access's copy of the room's key: read in index order, stopped at the page.
   const rows = await query
-    .orderBy('rooms.created_at', 'desc')
-    .orderBy('rooms.id', 'desc')
+    .orderBy('room_accesses.room_created_at', 'desc')
+    .orderBy('room_accesses.room_id', 'desc')
     .limit(limit)
     .offset(offset)
     .execute();

@@ -95,7 +95,7 @@ export class RoomsService {
           createdByClientId: input.clientId,
         });
         if (inserted) {
-          await repo.upsertRoomAccess(trx, inserted.id, input.ownerId, 'owner');
+          await repo.upsertRoomAccess(trx, inserted, input.ownerId, 'owner');
           return { ...inserted, attendees: [] };
         }
       }
@@ -223,7 +223,7 @@ export class RoomsService {
       throw new ApiError(400, { role: [`"${role}" is not a valid choice; roles: ${ROLES.join(', ')}.`] });
     }
     const room = await this.getRoom(roomId);
-    await repo.upsertRoomAccess(this.db, room.id, userId, role as Role);
+    await repo.upsertRoomAccess(this.db, room, userId, role as Role);
     return role as Role;
   }
 }

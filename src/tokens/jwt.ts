@@ -16,14 +16,32 @@ export interface DelegationClaims {
 export const INVALID_TOKEN = 'Invalid token.';
 export const TOKEN_EXPIRED = 'Token expired.';
 
+/** Verified tokens remembered at most; integrators reuse one token for many requests. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+const HASH_OF: Record<Config['jwt']['algorithm'], string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
 export class JwtCodec {
-  private readonly key: Uint8Array;
+  /** Imported once: jose would otherwise import the raw key again on every call. */
+  private readonly key: Promise<CryptoKey>;
+  /**
+   * Tokens whose signature and claims were already checked, with their payload. A token
+   * string always verifies the same way under one key, so a hit skips the HMAC; expiry
+   * is still checked on every use. Bounded: the oldest entry goes first.
+   */
+  private readonly verified = new Map<string, JWTPayload>();
 
   constructor(
     secretKey: string,
     private readonly options: Config['jwt'],
   ) {
-    this.key = new TextEncoder().encode(secretKey);
+    this.key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secretKey),
+      { name: 'HMAC', hash: HASH_OF[options.algorithm] },
+      false,
+      ['sign', 'verify'],
+    );
   }
 
   /** A token carrying exactly iss, aud (when configured), iat, exp, user_id, client_id, delegated, scope (when any). */
@@ -37,7 +55,7 @@ export class JwtCodec {
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + this.options.expirationSeconds);
     if (this.options.audience !== undefined) jwt.setAudience(this.options.audience);
-    return jwt.sign(this.key);
+    return jwt.sign(await this.key);
   }
 
   /**
@@ -46,9 +64,18 @@ export class JwtCodec {
    * shape, then expiry, then issuer and audience.
    */
   async verify(token: string): Promise<JWTPayload> {
+    const cached = this.verified.get(token);
+    if (cached !== undefined) {
+      // Same rule as jose's: expired when exp <= now, no leeway.
+      if ((cached.exp as number) <= Math.floor(Date.now() / 1000)) {
+        this.verified.delete(token);
+        throw detailError(401, TOKEN_EXPIRED);
+      }
+      return cached;
+    }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: [this.options.algorithm],
         requiredClaims: ['exp'],
         clockTolerance: 0,
@@ -64,6 +91,8 @@ export class JwtCodec {
       const matches = typeof aud === 'string' ? aud === audience : Array.isArray(aud) && aud.includes(audience);
       if (!matches) throw detailError(401, INVALID_TOKEN);
     }
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, payload);
     return payload;
   }
 }

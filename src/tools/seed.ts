@@ -80,7 +80,7 @@ async function main(): Promise<void> {
               created_at: at,
               updated_at: at,
             });
-            accessRows.push({ id: randomUUID(), room_id: id, user_id: userIds[n % users]!, role: 'owner', created_at: at });
+            accessRows.push({ id: randomUUID(), room_id: id, user_id: userIds[n % users]!, role: 'owner', created_at: at, room_created_at: at });
           }
           await trx.insertInto('rooms').values(roomRows).execute();
           await trx.insertInto('room_accesses').values(accessRows).execute();
