@@ -40,10 +40,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     clientErrorHandler,
   });
 
-  // One access-log line per request, after the answer: method, path, status, time.
+  // One access-log line per request. The path only: a careless client may put a secret
+  // in the query string, and redaction works on keys, not inside a URL.
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
   });

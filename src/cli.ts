@@ -12,7 +12,7 @@ import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
 import { viewApplication } from './applications/applications.service.js';
 import { viewRoom } from './rooms/room-view.js';
-import { parseAccessLevel, type Room } from './rooms/rooms.service.js';
+import { ACCESS_LEVELS, ROLES, parseAccessLevel, type Room } from './rooms/rooms.service.js';
 import { splitList } from './scopes.js';
 import { createServices, type Services } from './services.js';
 import { viewUser } from './users/users.service.js';
@@ -253,7 +253,7 @@ export function buildProgram(): Command {
     .command('create')
     .description('create a room owned by a user')
     .requiredOption('--owner <email>', 'the owner\'s email')
-    .addOption(new Option('--access-level <level>', 'access level').choices(['trusted', 'restricted', 'public']).default('trusted'))
+    .addOption(new Option('--access-level <level>', 'access level').choices([...ACCESS_LEVELS]).default('trusted'))
     .option('--json', 'print JSON')
     .action(async (options) => {
       const accessLevel = parseAccessLevel(options.accessLevel);
@@ -269,13 +269,13 @@ export function buildProgram(): Command {
     .command('grant <roomId>')
     .description('give a user a role on a room (replacing the role they had)')
     .requiredOption('--user <email>', 'the user\'s email')
-    .addOption(new Option('--role <role>', 'role').choices(['owner', 'administrator', 'member']).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'role').choices([...ROLES]).makeOptionMandatory())
     .option('--json', 'print JSON')
     .action(async (roomId: string, options) => {
       await withContext(async ({ services }) => {
         const user = await services.users.getUserByEmail(options.user);
-        const role = await services.rooms.grantRole(roomId, user.id, options.role);
-        const view = { room_id: roomId.toLowerCase(), user_id: user.id, email: user.email, role };
+        const { room, role } = await services.rooms.grantRole(roomId, user.id, options.role);
+        const view = { room_id: room.id, user_id: user.id, email: user.email, role };
         print(view, options.json, () => describe(view));
       });
     });

@@ -36,10 +36,5 @@ export function oauthError(statusCode: number, message: string, headers?: Record
   return new ApiError(statusCode, { error: message }, headers);
 }
 
-/** `{"field": ["problem", ...]}`: validation errors, one key per bad field. */
-export function fieldErrors(errors: Record<string, string[]>): ApiError {
-  return new ApiError(400, errors);
-}
-
 export const NOT_FOUND = 'Not found.';
 export const SERVICE_UNAVAILABLE = 'Service temporarily unavailable.';

@@ -46,8 +46,24 @@ const DECOY_HASH = hashSecret(randomString(128));
  * 32-byte digests, so the comparison never depends on the secret's length.
  */
 export function secretMatches(presented: string, storedHash: string | undefined): boolean {
-  const expectedHex = (storedHash ?? DECOY_HASH).slice(HASH_PREFIX.length);
-  const expected = Buffer.from(expectedHex.padEnd(64, '0').slice(0, 64), 'hex');
-  const same = timingSafeEqual(sha256(presented), expected);
-  return same && storedHash !== undefined && storedHash.startsWith(HASH_PREFIX);
+  // A stored value of another shape (say, a hash carried over from elsewhere) never
+  // matches, and still costs the same comparison.
+  const usable = storedHash !== undefined && STORED_HASH.test(storedHash);
+  const expected = Buffer.from((usable ? storedHash : DECOY_HASH).slice(HASH_PREFIX.length), 'hex');
+  return digestsEqual(sha256(presented), expected) && usable;
+}
+
+const STORED_HASH = /^sha256\$[0-9a-f]{64}$/;
+
+/** Constant-time equality of two values through their SHA-256 digests (one length whatever was sent). */
+export function secretsEqual(presented: string, expectedDigest: Buffer): boolean {
+  return digestsEqual(sha256(presented), expectedDigest);
+}
+
+export function sha256Digest(value: string): Buffer {
+  return sha256(value);
+}
+
+function digestsEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

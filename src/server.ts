@@ -3,20 +3,27 @@
  * listen; on SIGTERM/SIGINT finish in-flight requests, then close the database.
  */
 import cluster from 'node:cluster';
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openDatabase } from './db/database.js';
+import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { resolveJwtSecret } from './tokens/jwt-key.js';
+
+async function migrate(database: DatabaseHandle, logger: Logger): Promise<void> {
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
+}
 
 export async function startServer(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel);
   const database = openDatabase(config);
   try {
-    const applied = await migrateToLatest(database.db);
-    if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
+    await migrate(database, logger);
     const jwtSecret = resolveJwtSecret(config, database.dataDir, logger, { quiet: cluster.isWorker });
     const app = await buildApp({ config, database, logger, jwtSecret });
     app.addHook('onClose', async () => {
@@ -34,39 +41,61 @@ export async function startServer(config: Config): Promise<{ url: string; close:
 /**
  * WORKERS=N > 1: the primary prepares what must happen once (schema, generated key), then
  * forks N workers that each serve the same port (node:cluster shares the socket). On
- * SIGTERM/SIGINT it passes the signal on and exits when every worker has finished.
+ * SIGTERM/SIGINT it asks every worker to stop over IPC (a worker may also get the signal
+ * itself, from a terminal or a service manager: stopping is idempotent), then exits,
+ * non-zero if a worker failed. A worker that dies is replaced after a pause; workers
+ * that keep dying right after start stop the server instead of looping.
  */
+const RESTART_DELAY_MS = 1000;
+const EARLY_DEATH_MS = 10_000;
+const MAX_EARLY_DEATHS = 5;
+
 async function runPrimary(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = openDatabase(config);
   try {
-    const applied = await migrateToLatest(database.db);
-    if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
+    await migrate(database, logger);
     resolveJwtSecret(config, database.dataDir, logger);
   } finally {
     await database.close();
   }
 
   let stopping = false;
-  const fork = () => cluster.fork();
+  let failed = false;
+  let earlyDeaths = 0;
+  const startedAt = new Map<number, number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    startedAt.set(worker.id, Date.now());
+  };
+  const stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.send(SHUTDOWN_MESSAGE);
+  };
   for (let i = 0; i < config.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
+    if (code !== 0) failed = true;
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    const early = Date.now() - (startedAt.get(worker.id) ?? 0) < EARLY_DEATH_MS;
+    earlyDeaths = early ? earlyDeaths + 1 : 0;
+    if (earlyDeaths >= MAX_EARLY_DEATHS) {
+      logger.fatal({ code, signal }, `workers died right after start ${MAX_EARLY_DEATHS} times in a row; stopping`);
+      stop('workers keep failing');
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
       return;
     }
     logger.error({ worker_pid: worker.process.pid, code, signal }, 'worker died; starting another');
-    fork();
+    setTimeout(() => stopping || fork(), RESTART_DELAY_MS);
   });
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping workers');
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
 }
+
+const SHUTDOWN_MESSAGE = 'meet-api:shutdown';
 
 export async function main(): Promise<void> {
   let config: Config;
@@ -81,15 +110,22 @@ export async function main(): Promise<void> {
   }
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   const server = await startServer(config);
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= server.close());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) process.stderr.write(`meet-api: stopping after an unexpected error: ${err.stack ?? err.message}\n`);
     else if (signal) process.stderr.write(`meet-api: ${signal} received, finishing in-flight requests\n`);
-    await server.close();
+    await close();
   });
+  if (cluster.isWorker) {
+    process.on('message', (message) => {
+      if (message === SHUTDOWN_MESSAGE) void close().then(() => process.exit(0));
+    });
+  }
 }
 
 // Run when executed directly (npm start), not when imported by the CLI's `serve`.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
   main().catch((error: unknown) => {
     process.stderr.write(`meet-api: failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);

@@ -449,3 +449,24 @@ describe('logs', () => {
     }
   });
 });
+
+describe('WORKERS=N', () => {
+  it('serves from N processes sharing the port, and all of them stop gracefully on SIGTERM', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir, { WORKERS: '2', APPLICATION_JWT_SECRET_KEY: KEY });
+    // Both workers announce themselves once listening.
+    const deadline = Date.now() + 20_000;
+    const listeners = () => jsonLines(server.stdout()).filter((l) => l.msg === 'meet-api listening');
+    while (listeners().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pids = new Set(listeners().map((l) => l.pid));
+    expect(pids.size).toBe(2);
+    expect(pids.has(server.child.pid)).toBe(false);
+    // Requests are spread over the workers (access-log lines carry the worker's pid).
+    await Promise.all(Array.from({ length: 40 }, () => fetch(`${server.origin}/healthz`).then((r) => r.arrayBuffer())));
+    const exit = await server.stop();
+    expect(exit).toEqual({ code: 0, signal: null });
+    const served = new Set(jsonLines(server.stdout()).filter((l) => l.msg === 'request').map((l) => l.pid));
+    expect(served.size).toBeGreaterThanOrEqual(1);
+    for (const pid of pids) expect(() => process.kill(pid as number, 0)).toThrow();
+  });
+});

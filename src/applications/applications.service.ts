@@ -57,7 +57,10 @@ export interface UpdateApplicationInput {
 
 function validName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed === '' || trimmed.length > 255) throw new ApiError(400, { name: ['Give a name of 1 to 255 characters.'] });
+  // eslint-disable-next-line no-control-regex
+  if (trimmed === '' || trimmed.length > 255 || /[\u0000-\u001f]/.test(trimmed)) {
+    throw new ApiError(400, { name: ['Give a name of 1 to 255 characters, without control characters.'] });
+  }
   return trimmed;
 }
 
@@ -176,7 +179,8 @@ export class ApplicationsService {
   async authenticateClient(clientId: string, secret: string): Promise<Application | undefined> {
     // One query either way; the domains are read only once the secret is right, so a
     // known client id costs no more round trips than an unknown one.
-    const application = await repo.findApplicationWithoutDomains(this.db, clientId);
+    // PostgreSQL refuses NUL in text; no client id holds one, so such an id is unknown.
+    const application = clientId.includes('\u0000') ? undefined : await repo.findApplicationWithoutDomains(this.db, clientId);
     if (!application || !secretMatches(secret, application.secretHash)) return undefined;
     return repo.withDomains(this.db, application);
   }

@@ -2,10 +2,10 @@
  * Schema migrations, applied in name order. The list is static (imported, not read from
  * disk) so the compiled server needs no file-system lookups and the order is reviewable.
  *
- * Several instances may start at once. On PostgreSQL, Kysely's migrator holds an advisory
- * lock, so each migration runs once. On SQLite its lock is a no-op; a process that lost
- * the race fails on "table already exists" after the winner committed, so it reads the
- * state again and finds nothing left to do.
+ * Several instances may start at once. All pending migrations run in one transaction:
+ * on PostgreSQL under Kysely's advisory lock, on SQLite under BEGIN IMMEDIATE (see
+ * database.ts), so each migration runs once and a crash leaves nothing half-applied. A
+ * process that waited past the lock timeout tries again a few times before giving up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Migrator, type Kysely, type Migration } from 'kysely';

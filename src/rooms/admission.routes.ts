@@ -3,23 +3,21 @@
  * skip a room's lobby. It is mounted only while INTERNAL_API_TOKEN is set, and answers
  * only callers presenting that token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, detailError } from '../errors.js';
 import { rejectOtherMethods, requireObjectBody } from '../http/routing.js';
+import { secretsEqual, sha256Digest } from '../secrets.js';
 import { isValidEmail } from '../validation.js';
 import { admissionSchema } from './rooms.schemas.js';
 import type { RoomsService } from './rooms.service.js';
 
 export const ADMISSION_PATH = '/internal-api/v1.0/rooms/:idOrSlug/admission';
 
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-
 /** Bearer token check in constant time (digests have one length whatever was sent). */
 function requireInternalToken(authorization: string | undefined, expected: Buffer): void {
   const parts = (authorization ?? '').trim().split(/\s+/);
   const presented = parts.length === 2 && parts[0]?.toLowerCase() === 'bearer' ? (parts[1] as string) : '';
-  if (!timingSafeEqual(digest(presented), expected) || presented === '') {
+  if (!secretsEqual(presented, expected) || presented === '') {
     throw detailError(401, 'Invalid or missing internal API token.', { 'www-authenticate': 'Bearer realm="internal-api"' });
   }
 }
@@ -38,7 +36,7 @@ function parseCaller(body: Record<string, unknown>): { email: string | null; aut
 }
 
 export async function admissionRoutes(app: FastifyInstance, options: { rooms: RoomsService; token: string }): Promise<void> {
-  const expected = digest(options.token);
+  const expected = sha256Digest(options.token);
   app.post(
     ADMISSION_PATH,
     {

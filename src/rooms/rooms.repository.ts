@@ -138,15 +138,21 @@ export async function isAttendee(db: Db, roomId: string, email: string): Promise
   return row !== undefined;
 }
 
-/** Replaces the attendee list (already validated and de-duplicated by the caller). */
-export async function replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<void> {
+/**
+ * Replaces the attendee list (already validated and de-duplicated by the caller). The
+ * room row is updated first: on PostgreSQL that locks it, so two concurrent replacements
+ * run one after the other instead of mixing their lists. False when the room is gone.
+ */
+export async function replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<boolean> {
+  const touched = await trx.updateTable('rooms').set({ updated_at: nowIso() }).where('id', '=', roomId).executeTakeFirst();
+  if (Number(touched.numUpdatedRows) === 0) return false;
   await trx.deleteFrom('room_attendees').where('room_id', '=', roomId).execute();
-  if (emails.length === 0) return;
+  if (emails.length === 0) return true;
   await trx
     .insertInto('room_attendees')
     .values(emails.map((email, position) => ({ id: randomUUID(), room_id: roomId, email, email_lookup: emailLookupKey(email), position })))
     .execute();
-  await trx.updateTable('rooms').set({ updated_at: nowIso() }).where('id', '=', roomId).execute();
+  return true;
 }
 
 /** Deletes the room; its accesses and attendees go with it (ON DELETE CASCADE). */

@@ -8,7 +8,7 @@ import { requireScope, type BearerAuthenticator, type Principal } from '../token
 import { pageLink, parsePagination } from './pagination.js';
 import { viewRoom } from './room-view.js';
 import { roomListSchema, roomSchema } from './rooms.schemas.js';
-import type { RoomsService } from './rooms.service.js';
+import { parseRoomKey, type RoomsService } from './rooms.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,11 +25,15 @@ export interface RoomsRoutesOptions {
   config: Config;
 }
 
-/** ?slug= narrows the list to that room; a repeated or non-text value is a 400. */
+/**
+ * ?slug= narrows the list to that room; a repeated or non-text value is a 400. A value
+ * that cannot be a slug matches nothing (the empty string, never sent to the database).
+ */
 function parseSlugFilter(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new ApiError(400, { slug: ['Enter a single slug.'] });
-  return value.trim().toLowerCase();
+  const key = parseRoomKey(value.trim());
+  return key !== undefined && 'slug' in key ? key.slug : '';
 }
 
 function principalOf(request: FastifyRequest): Principal {

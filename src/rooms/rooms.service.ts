@@ -173,7 +173,8 @@ export class RoomsService {
   }
 
   private async replaceAttendees(room: RoomRecord, emails: string[]): Promise<Room> {
-    await this.db.transaction().execute((trx) => repo.replaceAttendees(trx, room.id, emails));
+    const replaced = await this.db.transaction().execute((trx) => repo.replaceAttendees(trx, room.id, emails));
+    if (!replaced) throw detailError(404, NOT_FOUND); // deleted meanwhile
     return { ...room, attendees: emails };
   }
 
@@ -218,13 +219,13 @@ export class RoomsService {
     return { decision: 'lobby', reason: 'not_invited' };
   }
 
-  async grantRole(roomId: string, userId: string, role: string): Promise<Role> {
+  async grantRole(roomId: string, userId: string, role: string): Promise<{ room: Room; role: Role }> {
     if (!(ROLES as readonly string[]).includes(role)) {
       throw new ApiError(400, { role: [`"${role}" is not a valid choice; roles: ${ROLES.join(', ')}.`] });
     }
     const room = await this.getRoom(roomId);
     await repo.upsertRoomAccess(this.db, room, userId, role as Role);
-    return role as Role;
+    return { room, role: role as Role };
   }
 }
 

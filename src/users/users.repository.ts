@@ -23,11 +23,6 @@ export async function findUserByEmail(db: Db, email: string): Promise<User | und
   return row && toUser(row);
 }
 
-export async function findUserById(db: Db, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
-  return row && toUser(row);
-}
-
 export async function listUsers(db: Db): Promise<User[]> {
   const rows = await db.selectFrom('users').select(columns).orderBy('email_lookup').execute();
   return rows.map(toUser);
