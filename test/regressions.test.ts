@@ -1,0 +1,54 @@
+/** Bugs found in review, each with the test that would have caught it. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, call, createClient, startTestServer, userWithToken, type TestServer } from './helpers.js';
+
+describe('review regressions', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server.close());
+
+  it('a NUL byte in client_id is an unknown client (401), never a database error', async () => {
+    await server.services.users.createUser({ email: 'nul@example.com' });
+    for (const request of [
+      { json: { client_id: 'abc\u0000', client_secret: 'x', grant_type: 'client_credentials', scope: 'nul@example.com' } },
+      { body: 'client_id=%00&client_secret=x&grant_type=client_credentials&scope=nul%40example.com', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    ]) {
+      const answer = await call(server, 'POST', `${API}/application/token/`, request);
+      expect(answer.status).toBe(401);
+      expect(answer.json).toEqual({ error: 'Invalid credentials' });
+    }
+  });
+
+  it('?slug= with a NUL byte or junk matches nothing (200, count 0)', async () => {
+    const { token } = await userWithToken(server);
+    await call(server, 'POST', `${API}/rooms/`, { token });
+    for (const slug of ['%00', 'abc-defg-hi%00', 'not a slug']) {
+      const answer = await call(server, 'GET', `${API}/rooms/?slug=${slug}`, { token });
+      expect(answer.status, slug).toBe(200);
+      expect(answer.json.count).toBe(0);
+    }
+  });
+
+  it('a stored secret hash of another shape never matches and never throws', async () => {
+    const client = await createClient(server);
+    await server.database.db
+      .updateTable('applications')
+      .set({ client_secret_hash: 'pbkdf2_sha256$1000000$salt$hash=' })
+      .where('client_id', '=', client.clientId)
+      .execute();
+    const answer = await call(server, 'POST', `${API}/application/token/`, {
+      json: { client_id: client.clientId, client_secret: client.secret, grant_type: 'client_credentials', scope: 'nul@example.com' },
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual({ error: 'Invalid credentials' });
+  });
+
+  it('the access log carries the path without the query string', async () => {
+    await call(server, 'GET', '/healthz?access_token=leaked-value-123');
+    const line = server.logs.lines.find((l) => l.msg === 'request' && l.path === '/healthz');
+    expect(line).toBeDefined();
+    expect(server.logs.raw.join('\n')).not.toContain('leaked-value-123');
+  });
+});
