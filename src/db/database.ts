@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import {
@@ -52,14 +53,50 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
 
 /**
  * Every transaction here writes. A plain BEGIN takes a read lock first and fails at once
- * with "database is locked" when it later needs to write while another process (a CLI
+ * with "database is locked" when it later needs to write while another connection (a CLI
  * command, another worker) holds the write lock; BEGIN IMMEDIATE takes the write lock up
- * front, so it waits for it under the busy timeout instead.
+ * front. Waiting for that lock is done here, asynchronously, rather than by SQLite's busy
+ * handler: better-sqlite3 would sleep inside the call and freeze the event loop, so the
+ * lock holder in the same process could never finish, and every other request would stall.
  */
 class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly lockWaitMs: number,
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    return waitingForLocks(await super.acquireConnection(), this.lockWaitMs);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/** Retries a statement refused for a lock, with growing pauses, until lockWaitMs has passed. */
+function waitingForLocks(inner: DatabaseConnection, lockWaitMs: number): DatabaseConnection {
+  return {
+    async executeQuery(query) {
+      const deadline = Date.now() + lockWaitMs;
+      for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+        try {
+          return await inner.executeQuery(query);
+        } catch (error) {
+          if (!isBusy(error) || Date.now() >= deadline) throw error;
+          await sleep(pause);
+        }
+      }
+    },
+    streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
+  };
 }
 
 /**
@@ -75,12 +112,15 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 class ImmediateTransactionSqliteDialect extends SqliteDialect {
-  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+  constructor(
+    private readonly sqliteConfig: SqliteDialectConfig,
+    private readonly lockWaitMs: number,
+  ) {
     super(sqliteConfig);
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver(this.sqliteConfig);
+    return new ImmediateTransactionSqliteDriver(this.sqliteConfig, this.lockWaitMs);
   }
 
   override createAdapter(): DialectAdapter {
@@ -116,14 +156,16 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   const file = sqlitePathOf(options.databaseUrl);
   const dataDir = path.dirname(path.resolve(file));
   fs.mkdirSync(dataDir, { recursive: true });
-  const connection = new SQLite(file, { timeout: options.databaseStatementTimeoutMs });
+  // No busy timeout: lock waits happen asynchronously in the driver (see above).
+  const connection = new SQLite(file, { timeout: 0 });
   connection.pragma('journal_mode = WAL');
   // FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs the WAL
   // on every commit, so an answered 201 survives a crash.
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
-  connection.pragma(`busy_timeout = ${options.databaseStatementTimeoutMs}`);
-  const db = new Kysely<Database>({ dialect: new ImmediateTransactionSqliteDialect({ database: withStatementCache(connection) }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateTransactionSqliteDialect({ database: withStatementCache(connection) }, options.databaseStatementTimeoutMs),
+  });
   return {
     db,
     dialect: 'sqlite',
