@@ -216,6 +216,13 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
       let broken = false;
+      // The server may drop the connection while the client is checked out but between
+      // queries; pg then emits 'error' on the client, which with no listener would crash
+      // the process. Mark it broken instead: it is destroyed on release.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       return {
         query: ((text: unknown, parameters?: ReadonlyArray<unknown>) => {
           if (typeof text !== 'string') return client.query(text as never);
@@ -224,7 +231,10 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
             throw error;
           });
         }) as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy === true || broken),
+        release: (destroy?: boolean) => {
+          client.off('error', onError);
+          client.release(destroy === true || broken);
+        },
       };
     },
     end: () => pool.end(),
