@@ -5,7 +5,7 @@
  * checks that follow. Tokens are crafted with jose under the test key so that each one
  * differs from a valid token in exactly the way the case names.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import {
@@ -50,6 +50,12 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 /** An unsigned token, built by hand: header {"alg":"none"}, the payload, an empty signature. */
 function unsigned(claims: Claims, header: Claims = { alg: 'none', typ: 'JWT' }): string {
   return `${b64url(header)}.${b64url(claims)}.`;
+}
+
+/** A token whose header and payload text are taken as given, HMAC-SHA256-signed with the test key by hand. */
+function handSigned(header: Claims, payloadText: string): string {
+  const input = `${b64url(header)}.${Buffer.from(payloadText).toString('base64url')}`;
+  return `${input}.${createHmac('sha256', TEST_JWT_KEY).update(input).digest('base64url')}`;
 }
 
 /** Context shared by the cases: a valid subject and the tokens prepared for the cases that need state. */
@@ -206,6 +212,15 @@ const CASES: Case[] = [
   },
   { row: 3, name: 'no exp', detail: INVALID, authorization: async (ctx) => bearer(await sign(claims(ctx, { exp: undefined }))) },
   { row: 3, name: 'exp not a number', detail: INVALID, authorization: async (ctx) => bearer(await sign(claims(ctx, { exp: 'tomorrow' }))) },
+  { row: 3, name: 'not valid before an hour from now (nbf)', detail: INVALID, authorization: async (ctx) => bearer(await sign(claims(ctx, { nbf: now() + 3600 }))) },
+  { row: 3, name: 'a well-signed payload that is a JSON list', detail: INVALID, authorization: () => bearer(handSigned({ alg: 'HS256', typ: 'JWT' }, '[1,2]')) },
+  { row: 3, name: 'a well-signed payload that is not JSON', detail: INVALID, authorization: () => bearer(handSigned({ alg: 'HS256', typ: 'JWT' }, 'exp=9999999999')) },
+  {
+    row: 3,
+    name: 'a well-signed token with an unknown critical header',
+    detail: INVALID,
+    authorization: (ctx) => bearer(handSigned({ alg: 'HS256', typ: 'JWT', crit: ['x-meet'], 'x-meet': 1 }, JSON.stringify(claims(ctx)))),
+  },
 
   { row: 4, name: 'expired a second ago (no leeway)', detail: EXPIRED, authorization: async (ctx) => bearer(await sign(claims(ctx, { iat: now() - 3600, exp: now() - 1 }))) },
   { row: 4, name: 'expired an hour ago', detail: EXPIRED, authorization: async (ctx) => bearer(await sign(claims(ctx, { iat: now() - 7200, exp: now() - 3600 }))) },
@@ -296,6 +311,13 @@ describe('bearer authentication: every row of §2.2 on every rooms route', () =>
     describe(route.name, () => {
       it(`a hand-signed token with the valid claims is served (${route.success}): the crafted tokens differ only where the case says`, async () => {
         const result = await request(ctx, route, bearer(await sign(claims(ctx))));
+        expect(result.status, result.text).toBe(route.success);
+        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('room_accesses').where('room_id', '=', result.json.id).execute();
+        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('rooms').where('id', '=', result.json.id).execute();
+      });
+
+      it('a token signed by hand (no typ header) with the valid claims is served: the hand-signed cases fail only where they say', async () => {
+        const result = await request(ctx, route, bearer(handSigned({ alg: 'HS256' }, JSON.stringify(claims(ctx)))));
         expect(result.status, result.text).toBe(route.success);
         if (route.method === 'POST') await ctx.server.database.db.deleteFrom('room_accesses').where('room_id', '=', result.json.id).execute();
         if (route.method === 'POST') await ctx.server.database.db.deleteFrom('rooms').where('id', '=', result.json.id).execute();

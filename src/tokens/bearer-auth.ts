@@ -41,7 +41,7 @@ export class BearerAuthenticator {
 
     let payload;
     try {
-      payload = await this.jwt.verify(token);
+      payload = this.jwt.verify(token);
     } catch (error) {
       const detail = (error as ApiError).body?.detail;
       throw unauthorized(typeof detail === 'string' ? detail : 'Invalid token.', true);

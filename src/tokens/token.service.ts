@@ -83,7 +83,7 @@ export class TokenService {
     const user = await this.users.findOrProvisionUser(email, this.config.allowUserCreation);
     if (!user) throw oauthError(400, 'User not found.');
 
-    const accessToken = await this.jwt.sign({ userId: user.id, clientId: application.clientId, scopes: application.scopes });
+    const accessToken = this.jwt.sign({ userId: user.id, clientId: application.clientId, scopes: application.scopes });
     const response: TokenResponse = {
       access_token: accessToken,
       token_type: this.config.jwt.tokenType,
