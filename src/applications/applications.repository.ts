@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { ApplicationRow, Database } from '../db/schema.js';
 import { fromBoolean, nowIso, toBoolean } from '../db/convert.js';
+import { PreparedQuery } from '../db/prepared-query.js';
 
 export interface Application {
   id: string;
@@ -50,15 +51,23 @@ export async function findApplicationByClientId(db: Db, clientId: string): Promi
   return app && withDomains(db, app);
 }
 
+const applicationByClientId = new PreparedQuery<{ clientId: string }, ApplicationRow>((db, param) =>
+  db.selectFrom('applications').selectAll().where('client_id', '=', param('clientId')),
+);
+
 /** The application row alone: one query, whether or not the client id exists. */
-export async function findApplicationWithoutDomains(db: Db, clientId: string): Promise<Application | undefined> {
-  const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+export async function findApplicationWithoutDomains(db: Kysely<Database>, clientId: string): Promise<Application | undefined> {
+  const row = await applicationByClientId.executeTakeFirst(db, { clientId });
   return row && toApplication(row, []);
 }
 
-export async function withDomains(db: Db, app: Application): Promise<Application> {
-  const domains = await domainsOf(db, [app.id]);
-  return { ...app, domains: domains.get(app.id) ?? [] };
+const domainsOfApplication = new PreparedQuery<{ applicationId: string }, { domain: string }>((db, param) =>
+  db.selectFrom('application_domains').select('domain').where('application_id', '=', param('applicationId')).orderBy('domain'),
+);
+
+export async function withDomains(db: Kysely<Database>, app: Application): Promise<Application> {
+  const rows = await domainsOfApplication.execute(db, { applicationId: app.id });
+  return { ...app, domains: rows.map((row) => row.domain) };
 }
 
 export async function listApplications(db: Db): Promise<Application[]> {
@@ -130,28 +139,29 @@ export interface AuthSubjects {
   user: { id: string; isActive: boolean } | undefined;
 }
 
-export async function findAuthSubjects(db: Db, clientId: string, userId: string | undefined): Promise<AuthSubjects> {
+const applicationScopes = new PreparedQuery<{ clientId: string }, { scopes: string; is_active: number | boolean }>((db, param) =>
+  db.selectFrom('applications').select(['scopes', 'is_active']).where('client_id', '=', param('clientId')),
+);
+
+// A left join from the application to the user (unrelated tables, joined on the given id)
+// fetches both in one round trip; each side may be missing.
+const applicationAndUser = new PreparedQuery<
+  { clientId: string; userId: string },
+  { app_scopes: string; app_active: number | boolean; user_id: string | null; user_active: number | boolean | null }
+>((db, param) =>
+  db
+    .selectFrom('applications')
+    .leftJoin('users', (join) => join.on('users.id', '=', param('userId')))
+    .select(['applications.scopes as app_scopes', 'applications.is_active as app_active', 'users.id as user_id', 'users.is_active as user_active'])
+    .where('applications.client_id', '=', param('clientId')),
+);
+
+export async function findAuthSubjects(db: Kysely<Database>, clientId: string, userId: string | undefined): Promise<AuthSubjects> {
   if (userId === undefined) {
-    const app = await db
-      .selectFrom('applications')
-      .select(['scopes', 'is_active'])
-      .where('client_id', '=', clientId)
-      .executeTakeFirst();
+    const app = await applicationScopes.executeTakeFirst(db, { clientId });
     return { application: app && { scopes: parseScopes(app.scopes), isActive: toBoolean(app.is_active) }, user: undefined };
   }
-  // A left join from the application to the user (unrelated tables, joined on the given
-  // id) fetches both in one round trip; each side may be missing.
-  const row = await db
-    .selectFrom('applications')
-    .leftJoin('users', (join) => join.on('users.id', '=', userId))
-    .select([
-      'applications.scopes as app_scopes',
-      'applications.is_active as app_active',
-      'users.id as user_id',
-      'users.is_active as user_active',
-    ])
-    .where('applications.client_id', '=', clientId)
-    .executeTakeFirst();
+  const row = await applicationAndUser.executeTakeFirst(db, { clientId, userId });
   if (row) {
     return {
       application: { scopes: parseScopes(row.app_scopes), isActive: toBoolean(row.app_active) },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, RoomRow } from '../db/schema.js';
 import { nowIso, toIsoString } from '../db/convert.js';
+import { PreparedQuery } from '../db/prepared-query.js';
 import { emailLookupKey } from '../validation.js';
 
 export const ROLES = ['owner', 'administrator', 'member'] as const;
@@ -83,19 +84,30 @@ export async function findRoom(db: Db, key: RoomKey): Promise<Room | undefined> 
   return row && toRoom(row);
 }
 
+function roomWithRoleQuery(by: 'id' | 'slug') {
+  return new PreparedQuery<{ key: string; userId: string }, RoomColumns & { role: string | null }>((db, param) =>
+    db
+      .selectFrom('rooms')
+      .leftJoin('room_accesses', (join) =>
+        join.onRef('room_accesses.room_id', '=', 'rooms.id').on('room_accesses.user_id', '=', param('userId')),
+      )
+      .select([...roomColumns, 'room_accesses.role'])
+      .where(by === 'id' ? 'rooms.id' : 'rooms.slug', '=', param('key')),
+  );
+}
+
+const roomWithRoleById = roomWithRoleQuery('id');
+const roomWithRoleBySlug = roomWithRoleQuery('slug');
+
 /** The room and the role the user holds on it (undefined when none), in one query. */
 export async function findRoomWithRole(
-  db: Db,
+  db: Kysely<Database>,
   key: RoomKey,
   userId: string,
 ): Promise<{ room: Room; role: Role | undefined } | undefined> {
-  const query = db
-    .selectFrom('rooms')
-    .leftJoin('room_accesses', (join) =>
-      join.onRef('room_accesses.room_id', '=', 'rooms.id').on('room_accesses.user_id', '=', userId),
-    )
-    .select([...roomColumns, 'room_accesses.role']);
-  const row = await ('id' in key ? query.where('rooms.id', '=', key.id) : query.where('rooms.slug', '=', key.slug)).executeTakeFirst();
+  const row = 'id' in key
+    ? await roomWithRoleById.executeTakeFirst(db, { key: key.id, userId })
+    : await roomWithRoleBySlug.executeTakeFirst(db, { key: key.slug, userId });
   if (!row) return undefined;
   return { room: toRoom(row), role: (row.role ?? undefined) as Role | undefined };
 }
@@ -113,17 +125,43 @@ export async function roleOfEmail(db: Db, roomId: string, email: string): Promis
   return (row?.role ?? undefined) as Role | undefined;
 }
 
+/** A page holds at most 100 rooms: one prepared attendee query per list length up to that. */
+const PREPARED_ATTENDEE_LISTS = 100;
+const attendeesQueries = new Map<number, PreparedQuery<Record<string, string>, { room_id: string; email: string }>>();
+
+function attendeesQuery(length: number) {
+  let query = attendeesQueries.get(length);
+  if (query === undefined) {
+    const names = Array.from({ length }, (_, i) => `room${i}`);
+    query = new PreparedQuery((db, param) =>
+      db
+        .selectFrom('room_attendees')
+        .select(['room_id', 'email'])
+        .where('room_id', 'in', names.map((name) => param(name)))
+        .orderBy('room_id')
+        .orderBy('position'),
+    );
+    attendeesQueries.set(length, query);
+  }
+  return query;
+}
+
 /** Attendee emails of each room, in the order they were set. */
-export async function attendeesOf(db: Db, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+export async function attendeesOf(db: Kysely<Database>, roomIds: readonly string[]): Promise<Map<string, string[]>> {
   const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
   if (roomIds.length === 0) return byRoom;
-  const rows = await db
-    .selectFrom('room_attendees')
-    .select(['room_id', 'email'])
-    .where('room_id', 'in', roomIds)
-    .orderBy('room_id')
-    .orderBy('position')
-    .execute();
+  let rows: { room_id: string; email: string }[];
+  if (roomIds.length <= PREPARED_ATTENDEE_LISTS) {
+    rows = await attendeesQuery(roomIds.length).execute(db, Object.fromEntries(roomIds.map((id, i) => [`room${i}`, id])));
+  } else {
+    rows = await db
+      .selectFrom('room_attendees')
+      .select(['room_id', 'email'])
+      .where('room_id', 'in', roomIds)
+      .orderBy('room_id')
+      .orderBy('position')
+      .execute();
+  }
   for (const row of rows) byRoom.get(row.room_id)?.push(row.email);
   return byRoom;
 }
@@ -160,33 +198,52 @@ export async function deleteRoom(db: Db, roomId: string): Promise<void> {
   await db.deleteFrom('rooms').where('id', '=', roomId).execute();
 }
 
-export async function countRoomsOfUser(db: Db, userId: string, slug?: string): Promise<number> {
-  let query = db
-    .selectFrom('room_accesses')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('room_accesses.user_id', '=', userId);
-  if (slug !== undefined) {
-    query = query.innerJoin('rooms', 'rooms.id', 'room_accesses.room_id').where('rooms.slug', '=', slug);
-  }
-  const row = await query.executeTakeFirstOrThrow();
-  return Number(row.count);
+function countRoomsQuery(withSlug: boolean) {
+  return new PreparedQuery<{ userId: string; slug: string }, { count: number | string }>((db, param) => {
+    let query = db
+      .selectFrom('room_accesses')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('room_accesses.user_id', '=', param('userId'));
+    if (withSlug) query = query.innerJoin('rooms', 'rooms.id', 'room_accesses.room_id').where('rooms.slug', '=', param('slug'));
+    return query;
+  });
 }
 
+const countRooms = countRoomsQuery(false);
+const countRoomsWithSlug = countRoomsQuery(true);
+
+export async function countRoomsOfUser(db: Kysely<Database>, userId: string, slug?: string): Promise<number> {
+  const row = slug === undefined
+    ? await countRooms.executeTakeFirst(db, { userId, slug: '' })
+    : await countRoomsWithSlug.executeTakeFirst(db, { userId, slug });
+  return Number(row?.count ?? 0);
+}
+
+function listRoomsQuery(withSlug: boolean) {
+  return new PreparedQuery<{ userId: string; slug: string; limit: number; offset: number }, RoomColumns>((db, param) => {
+    let query = db
+      .selectFrom('room_accesses')
+      .innerJoin('rooms', 'rooms.id', 'room_accesses.room_id')
+      .select(roomColumns)
+      .where('room_accesses.user_id', '=', param('userId'));
+    if (withSlug) query = query.where('rooms.slug', '=', param('slug'));
+    // Ordered by the access's copy of the room's key: read in index order, stopped at the page.
+    return query
+      .orderBy('room_accesses.room_created_at', 'desc')
+      .orderBy('room_accesses.room_id', 'desc')
+      .limit(param('limit'))
+      .offset(param('offset'));
+  });
+}
+
+const listRooms = listRoomsQuery(false);
+const listRoomsWithSlug = listRoomsQuery(true);
+
 /** One page of the user's rooms, newest first, ties broken by id (a total order). */
-export async function listRoomsOfUser(db: Db, userId: string, limit: number, offset: number, slug?: string): Promise<Room[]> {
-  let query = db
-    .selectFrom('room_accesses')
-    .innerJoin('rooms', 'rooms.id', 'room_accesses.room_id')
-    .select(roomColumns)
-    .where('room_accesses.user_id', '=', userId);
-  if (slug !== undefined) query = query.where('rooms.slug', '=', slug);
-  // Ordered by the access's copy of the room's key: read in index order, stopped at the page.
-  const rows = await query
-    .orderBy('room_accesses.room_created_at', 'desc')
-    .orderBy('room_accesses.room_id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
+export async function listRoomsOfUser(db: Kysely<Database>, userId: string, limit: number, offset: number, slug?: string): Promise<Room[]> {
+  const rows = slug === undefined
+    ? await listRooms.execute(db, { userId, slug: '', limit, offset })
+    : await listRoomsWithSlug.execute(db, { userId, slug, limit, offset });
   return rows.map(toRoom);
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { fromBoolean, nowIso, toBoolean } from '../db/convert.js';
+import { PreparedQuery } from '../db/prepared-query.js';
 import { emailLookupKey } from '../validation.js';
 
 export interface User {
@@ -18,8 +19,12 @@ function toUser(row: { id: string; email: string; is_active: number | boolean })
   return { id: row.id, email: row.email, isActive: toBoolean(row.is_active) };
 }
 
+const userByEmail = new PreparedQuery<{ lookup: string }, { id: string; email: string; is_active: number | boolean }>((db, param) =>
+  db.selectFrom('users').select(columns).where('email_lookup', '=', param('lookup')),
+);
+
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(columns).where('email_lookup', '=', emailLookupKey(email)).executeTakeFirst();
+  const row = await userByEmail.executeTakeFirst(db, { lookup: emailLookupKey(email) });
   return row && toUser(row);
 }
 
