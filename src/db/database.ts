@@ -67,8 +67,25 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
     super(config);
   }
 
+  /**
+   * Kysely's own mutex wakes every waiter on each release, and all but one go back to
+   * sleep: with 32 requests queued behind a transaction that is 31 wake-ups per release.
+   * This queue hands the connection to the next waiter only, in arrival order.
+   */
+  private readonly waiters: Array<() => void> = [];
+  private held = false;
+
   override async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.held) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.held = true;
     return waitingForLocks(await super.acquireConnection(), this.lockWaitMs);
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    const next = this.waiters.shift();
+    if (next === undefined) this.held = false;
+    else next(); // stays held: ownership passes straight to the next in line
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
