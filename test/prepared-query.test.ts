@@ -60,6 +60,25 @@ describe('PreparedQuery', () => {
     expect(await byEmail.execute(server.database.db, { email: 'bob@example.com' })).toEqual([{ email: 'bob@example.com' }]);
   });
 
+  it('refuses a call that leaves a named value out, rather than binding nothing', async () => {
+    const byEmail = new PreparedQuery<{ email: string }, { email: string }>((db, param) =>
+      db.selectFrom('users').select('email').where('email', '=', param('email')),
+    );
+    await expect(byEmail.execute(server.database.db, {} as { email: string })).rejects.toThrow(/no value given for "email"/);
+  });
+
+  it('declares only rows the builder really returns, and named values cannot be computed with (type checks)', () => {
+    const build = () => [
+      // @ts-expect-error users have no column "nonexistent": the declared row must match the query's
+      new PreparedQuery<{ id: string }, { nonexistent: Date }>((db, param) => db.selectFrom('users').select('email').where('id', '=', param('id'))),
+      new PreparedQuery<{ email: string }, { email: string }>((db, param) =>
+        // @ts-expect-error a named value is an SQL expression, not a string
+        db.selectFrom('users').select('email').where('email', '=', param('email').toLowerCase()),
+      ),
+    ];
+    expect(build).not.toThrow(); // constructing compiles nothing; the assertions above are the type checker's
+  });
+
   it('refuses a query where a named value did not become a bound parameter', async () => {
     const broken = new PreparedQuery<{ email: string }, { email: string }>((db, param) => {
       param('email'); // asked for, then left out of the query

@@ -78,11 +78,20 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
   override async acquireConnection(): Promise<DatabaseConnection> {
     if (this.held) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.held = true;
-    return waitingForLocks(await super.acquireConnection(), this.lockWaitMs);
+    try {
+      return waitingForLocks(await super.acquireConnection(), this.lockWaitMs);
+    } catch (error) {
+      this.handOn(); // never leave the queue held by a caller that got no connection
+      throw error;
+    }
   }
 
   override async releaseConnection(): Promise<void> {
     await super.releaseConnection();
+    this.handOn();
+  }
+
+  private handOn(): void {
     const next = this.waiters.shift();
     if (next === undefined) this.held = false;
     else next(); // stays held: ownership passes straight to the next in line

@@ -6,8 +6,13 @@
  * once per database with a placeholder standing for each value, and each call hands the
  * driver that SQL with the call's values bound in the placeholders' slots. Values are
  * still bound parameters, never SQL text.
+ *
+ * Whatever `build` computes beyond the placeholders is fixed at the first compilation: a
+ * clock or a random value there would never change. The cache is per Kysely instance, so
+ * a query run inside a transaction (a new instance each time) is compiled on every call:
+ * correct, only not faster.
  */
-import { createQueryId, type Compilable, type CompiledQuery, type Kysely } from 'kysely';
+import { createQueryId, sql, type Compilable, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Stands for a named value while the query is compiled. */
@@ -21,13 +26,20 @@ interface Compiled {
   slots: (string | undefined)[];
 }
 
-export type ParamRef<P> = <K extends keyof P & string>(name: K) => P[K];
+/**
+ * A named value of the query. It is an SQL expression, not the value itself, so it can
+ * only be placed in the query (where, join, in, limit...), never computed with.
+ */
+export type ParamRef<P> = <K extends keyof P & string>(name: K) => RawBuilder<P[K]>;
+
+/** What `build` returns: a Kysely query whose rows are Row (checked against the builder's own row type). */
+type QueryOf<Row> = Compilable<Row> & { execute(): Promise<Row[]> };
 
 export class PreparedQuery<P extends Record<string, unknown>, Row> {
   /** One compilation per database handle (SQLite and PostgreSQL spell SQL differently). */
   private readonly compiled = new WeakMap<object, Compiled>();
 
-  constructor(private readonly build: (db: Kysely<Database>, param: ParamRef<P>) => Compilable<Row>) {}
+  constructor(private readonly build: (db: Kysely<Database>, param: ParamRef<P>) => QueryOf<Row>) {}
 
   async execute(db: Kysely<Database>, params: P): Promise<Row[]> {
     let compiled = this.compiled.get(db);
@@ -38,7 +50,10 @@ export class PreparedQuery<P extends Record<string, unknown>, Row> {
     const { query, slots } = compiled;
     const parameters = query.parameters.map((constant, index) => {
       const name = slots[index];
-      return name === undefined ? constant : params[name];
+      if (name === undefined) return constant;
+      // On PostgreSQL a missing value would quietly bind NULL and match nothing.
+      if (!(name in params)) throw new Error(`prepared query: no value given for "${name}"`);
+      return params[name];
     });
     const result = await db.executeQuery<Row>({ ...query, queryId: createQueryId(), parameters });
     return result.rows;
@@ -52,7 +67,7 @@ export class PreparedQuery<P extends Record<string, unknown>, Row> {
     const used = new Set<string>();
     const query = this.build(db, (name) => {
       used.add(name);
-      return new Placeholder(name) as never;
+      return sql`${new Placeholder(name)}`;
     }).compile();
     const slots = query.parameters.map((value) => (value instanceof Placeholder ? value.name : undefined));
     // A placeholder that did not become a bound parameter would have been inlined or
