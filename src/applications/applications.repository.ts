@@ -46,28 +46,24 @@ async function domainsOf(db: Db, applicationIds: string[]): Promise<Map<string, 
   return byApp;
 }
 
-export async function findApplicationByClientId(db: Db, clientId: string): Promise<Application | undefined> {
-  const app = await findApplicationWithoutDomains(db, clientId);
-  return app && withDomains(db, app);
-}
-
-const applicationByClientId = new PreparedQuery<{ clientId: string }, ApplicationRow>((db, param) =>
-  db.selectFrom('applications').selectAll().where('client_id', '=', param('clientId')),
+// One row per allowed domain (one row with a null domain when there is none): the
+// application and its domains in a single round trip, on either store.
+const applicationWithDomains = new PreparedQuery<{ clientId: string }, ApplicationRow & { domain: string | null }>((db, param) =>
+  db
+    .selectFrom('applications')
+    .leftJoin('application_domains', 'application_domains.application_id', 'applications.id')
+    .selectAll('applications')
+    .select('application_domains.domain')
+    .where('applications.client_id', '=', param('clientId'))
+    .orderBy('application_domains.domain'),
 );
 
-/** The application row alone: one query, whether or not the client id exists. */
-export async function findApplicationWithoutDomains(db: Kysely<Database>, clientId: string): Promise<Application | undefined> {
-  const row = await applicationByClientId.executeTakeFirst(db, { clientId });
-  return row && toApplication(row, []);
-}
-
-const domainsOfApplication = new PreparedQuery<{ applicationId: string }, { domain: string }>((db, param) =>
-  db.selectFrom('application_domains').select('domain').where('application_id', '=', param('applicationId')).orderBy('domain'),
-);
-
-export async function withDomains(db: Kysely<Database>, app: Application): Promise<Application> {
-  const rows = await domainsOfApplication.execute(db, { applicationId: app.id });
-  return { ...app, domains: rows.map((row) => row.domain) };
+export async function findApplicationByClientId(db: Kysely<Database>, clientId: string): Promise<Application | undefined> {
+  const rows = await applicationWithDomains.execute(db, { clientId });
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const domains = rows.flatMap((row) => (row.domain === null ? [] : [row.domain]));
+  return toApplication(first, domains);
 }
 
 export async function listApplications(db: Db): Promise<Application[]> {

@@ -177,11 +177,11 @@ export class ApplicationsService {
    * a wrong secret take the same path (one query, a hash, a constant-time comparison).
    */
   async authenticateClient(clientId: string, secret: string): Promise<Application | undefined> {
-    // One query either way; the domains are read only once the secret is right, so a
-    // known client id costs no more round trips than an unknown one.
+    // One query either way (the application with its domains), so a known client id
+    // costs no more round trips than an unknown one.
     // PostgreSQL refuses NUL in text; no client id holds one, so such an id is unknown.
-    const application = clientId.includes('\u0000') ? undefined : await repo.findApplicationWithoutDomains(this.db, clientId);
+    const application = clientId.includes('\u0000') ? undefined : await repo.findApplicationByClientId(this.db, clientId);
     if (!application || !secretMatches(secret, application.secretHash)) return undefined;
-    return repo.withDomains(this.db, application);
+    return application;
   }
 }
