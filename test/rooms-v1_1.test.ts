@@ -52,6 +52,40 @@ describe('attendees', () => {
     expect(cleared.json.attendees).toEqual([]);
   });
 
+  it('list and retrieve show each room its own attendees, in their set order, on every page', async () => {
+    const owner = await actor(server);
+    const lists = [['zed@example.com', 'amy@example.com'], [], ['k1@example.com'], ['c@example.com', 'b@example.com', 'a@example.com'], []];
+    const rooms = [];
+    for (const attendees of lists) {
+      const room = await createRoom(server, owner.token);
+      if (attendees.length > 0) {
+        const set = await call(server, 'PATCH', `${API}/rooms/${room.id}/`, { token: owner.token, json: { attendees } });
+        expect(set.status).toBe(200);
+      }
+      rooms.push({ id: room.id, slug: room.slug, access_level: 'trusted', attendees });
+    }
+    const newestFirst = [...rooms].reverse();
+
+    const all = await call(server, 'GET', `${API}/rooms/?page_size=100`, { token: owner.token });
+    expect(all.json).toEqual({ count: 5, next: null, previous: null, results: newestFirst });
+
+    const pages = [];
+    for (let page = 1; page <= 3; page++) {
+      const answer = await call(server, 'GET', `${API}/rooms/?page_size=2&page=${page}`, { token: owner.token });
+      expect(answer.status).toBe(200);
+      expect(answer.json.count).toBe(5);
+      pages.push(...answer.json.results);
+    }
+    expect(pages).toEqual(newestFirst);
+
+    for (const room of rooms) {
+      expect((await call(server, 'GET', `${API}/rooms/${room.id}/`, { token: owner.token })).json).toEqual(room);
+      expect((await call(server, 'GET', `${API}/rooms/${room.slug}/`, { token: owner.token })).json).toEqual(room);
+      const bySlug = await call(server, 'GET', `${API}/rooms/?slug=${room.slug}`, { token: owner.token });
+      expect(bySlug.json.results).toEqual([room]);
+    }
+  });
+
   it('an administrator may update; a member or a stranger may not (403, retrieve\'s message)', async () => {
     const owner = await actor(server);
     const room = await createRoom(server, owner.token);

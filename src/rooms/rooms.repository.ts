@@ -112,6 +112,60 @@ export async function findRoomWithRole(
   return { room: toRoom(row), role: (row.role ?? undefined) as Role | undefined };
 }
 
+/** A room with its attendee emails, in the order they were set. */
+export type RoomWithAttendees = Room & { attendees: string[] };
+
+type RoomAttendeeRow = RoomColumns & { email: string | null };
+
+/**
+ * Rooms from rows that carry one attendee each (a null email for a room with none),
+ * grouped in the rows' order: one round trip for rooms and attendees together.
+ */
+function groupAttendees(rows: readonly RoomAttendeeRow[]): RoomWithAttendees[] {
+  const rooms: RoomWithAttendees[] = [];
+  let current: RoomWithAttendees | undefined;
+  for (const row of rows) {
+    if (current === undefined || current.id !== row.id) {
+      current = { ...toRoom(row), attendees: [] };
+      rooms.push(current);
+    }
+    if (row.email !== null) current.attendees.push(row.email);
+  }
+  return rooms;
+}
+
+function roomWithRoleAndAttendeesQuery(by: 'id' | 'slug') {
+  return new PreparedQuery<{ key: string; userId: string }, RoomAttendeeRow & { role: string | null }>((db, param) =>
+    db
+      .selectFrom('rooms')
+      .leftJoin('room_accesses', (join) =>
+        join.onRef('room_accesses.room_id', '=', 'rooms.id').on('room_accesses.user_id', '=', param('userId')),
+      )
+      .leftJoin('room_attendees', 'room_attendees.room_id', 'rooms.id')
+      .select([...roomColumns, 'room_accesses.role', 'room_attendees.email'])
+      .where(by === 'id' ? 'rooms.id' : 'rooms.slug', '=', param('key'))
+      .orderBy('room_attendees.position'),
+  );
+}
+
+const roomWithRoleAndAttendeesById = roomWithRoleAndAttendeesQuery('id');
+const roomWithRoleAndAttendeesBySlug = roomWithRoleAndAttendeesQuery('slug');
+
+/** The room with its attendees, and the role the user holds on it, in one query. */
+export async function findRoomWithRoleAndAttendees(
+  db: Kysely<Database>,
+  key: RoomKey,
+  userId: string,
+): Promise<{ room: RoomWithAttendees; role: Role | undefined } | undefined> {
+  const rows = 'id' in key
+    ? await roomWithRoleAndAttendeesById.execute(db, { key: key.id, userId })
+    : await roomWithRoleAndAttendeesBySlug.execute(db, { key: key.slug, userId });
+  const first = rows[0];
+  const room = groupAttendees(rows)[0];
+  if (first === undefined || room === undefined) return undefined;
+  return { room, role: (first.role ?? undefined) as Role | undefined };
+}
+
 /** The role held on the room by the user with this email, if any such user exists. */
 export async function roleOfEmail(db: Db, roomId: string, email: string): Promise<Role | undefined> {
   const row = await db
@@ -125,43 +179,17 @@ export async function roleOfEmail(db: Db, roomId: string, email: string): Promis
   return (row?.role ?? undefined) as Role | undefined;
 }
 
-/** A page holds at most 100 rooms: one prepared attendee query per list length up to that. */
-const PREPARED_ATTENDEE_LISTS = 100;
-const attendeesQueries = new Map<number, PreparedQuery<Record<string, string>, { room_id: string; email: string }>>();
-
-function attendeesQuery(length: number) {
-  let query = attendeesQueries.get(length);
-  if (query === undefined) {
-    const names = Array.from({ length }, (_, i) => `room${i}`);
-    query = new PreparedQuery((db, param) =>
-      db
-        .selectFrom('room_attendees')
-        .select(['room_id', 'email'])
-        .where('room_id', 'in', names.map((name) => param(name)))
-        .orderBy('room_id')
-        .orderBy('position'),
-    );
-    attendeesQueries.set(length, query);
-  }
-  return query;
-}
-
-/** Attendee emails of each room, in the order they were set. */
-export async function attendeesOf(db: Kysely<Database>, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+/** Attendee emails of each room, in the order they were set (operator commands). */
+export async function attendeesOf(db: Db, roomIds: readonly string[]): Promise<Map<string, string[]>> {
   const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
   if (roomIds.length === 0) return byRoom;
-  let rows: { room_id: string; email: string }[];
-  if (roomIds.length <= PREPARED_ATTENDEE_LISTS) {
-    rows = await attendeesQuery(roomIds.length).execute(db, Object.fromEntries(roomIds.map((id, i) => [`room${i}`, id])));
-  } else {
-    rows = await db
-      .selectFrom('room_attendees')
-      .select(['room_id', 'email'])
-      .where('room_id', 'in', roomIds)
-      .orderBy('room_id')
-      .orderBy('position')
-      .execute();
-  }
+  const rows = await db
+    .selectFrom('room_attendees')
+    .select(['room_id', 'email'])
+    .where('room_id', 'in', roomIds)
+    .orderBy('room_id')
+    .orderBy('position')
+    .execute();
   for (const row of rows) byRoom.get(row.room_id)?.push(row.email);
   return byRoom;
 }
@@ -219,32 +247,45 @@ export async function countRoomsOfUser(db: Kysely<Database>, userId: string, slu
   return Number(row?.count ?? 0);
 }
 
-function listRoomsQuery(withSlug: boolean) {
-  return new PreparedQuery<{ userId: string; slug: string; limit: number; offset: number }, RoomColumns>((db, param) => {
-    let query = db
+function pageWithAttendeesQuery(withSlug: boolean) {
+  return new PreparedQuery<{ userId: string; slug: string; limit: number; offset: number }, RoomAttendeeRow>((db, param) => {
+    let page = db
       .selectFrom('room_accesses')
       .innerJoin('rooms', 'rooms.id', 'room_accesses.room_id')
-      .select(roomColumns)
+      .select([...roomColumns, 'room_accesses.room_created_at as sort_key'])
       .where('room_accesses.user_id', '=', param('userId'));
-    if (withSlug) query = query.where('rooms.slug', '=', param('slug'));
-    // Ordered by the access's copy of the room's key: read in index order, stopped at the page.
-    return query
+    if (withSlug) page = page.where('rooms.slug', '=', param('slug'));
+    // The page first (read in index order, stopped at the page), then its attendees.
+    const pageQuery = page
       .orderBy('room_accesses.room_created_at', 'desc')
       .orderBy('room_accesses.room_id', 'desc')
       .limit(param('limit'))
       .offset(param('offset'));
+    return db
+      .selectFrom(pageQuery.as('page'))
+      .leftJoin('room_attendees', 'room_attendees.room_id', 'page.id')
+      .select(['page.id', 'page.slug', 'page.pin_code', 'page.access_level', 'page.created_by_client_id', 'page.created_at', 'room_attendees.email'])
+      .orderBy('page.sort_key', 'desc')
+      .orderBy('page.id', 'desc')
+      .orderBy('room_attendees.position');
   });
 }
 
-const listRooms = listRoomsQuery(false);
-const listRoomsWithSlug = listRoomsQuery(true);
+const pageWithAttendees = pageWithAttendeesQuery(false);
+const pageWithAttendeesAndSlug = pageWithAttendeesQuery(true);
 
-/** One page of the user's rooms, newest first, ties broken by id (a total order). */
-export async function listRoomsOfUser(db: Kysely<Database>, userId: string, limit: number, offset: number, slug?: string): Promise<Room[]> {
+/** One page of the user's rooms with their attendees, newest first, ties broken by id, in one query. */
+export async function listRoomsWithAttendeesOfUser(
+  db: Kysely<Database>,
+  userId: string,
+  limit: number,
+  offset: number,
+  slug?: string,
+): Promise<RoomWithAttendees[]> {
   const rows = slug === undefined
-    ? await listRooms.execute(db, { userId, slug: '', limit, offset })
-    : await listRoomsWithSlug.execute(db, { userId, slug, limit, offset });
-  return rows.map(toRoom);
+    ? await pageWithAttendees.execute(db, { userId, slug: '', limit, offset })
+    : await pageWithAttendeesAndSlug.execute(db, { userId, slug, limit, offset });
+  return groupAttendees(rows);
 }
 
 export async function listAllRooms(db: Db): Promise<Room[]> {

@@ -130,9 +130,11 @@ export class RoomsService {
 
   /** The room (by id or slug), when the user holds any role on it. */
   async getRoomForUser(idOrSlug: string, userId: string): Promise<Room> {
-    const { room, role } = await this.roomAndRole(idOrSlug, userId);
-    if (role === undefined) throw detailError(403, FORBIDDEN);
-    return (await this.withAttendees([room]))[0] as Room;
+    const key = parseRoomKey(idOrSlug);
+    const found = key && (await repo.findRoomWithRoleAndAttendees(this.db, key, userId));
+    if (!found) throw detailError(404, NOT_FOUND);
+    if (found.role === undefined) throw detailError(403, FORBIDDEN);
+    return found.room;
   }
 
   /** One page of the rooms on which the user holds a role (optionally only the one with `slug`). */
@@ -140,8 +142,8 @@ export class RoomsService {
     const count = await repo.countRoomsOfUser(this.db, userId, slug);
     const lastPage = Math.max(1, Math.ceil(count / pageSize));
     if (page > lastPage) throw detailError(404, INVALID_PAGE);
-    const rooms = count === 0 ? [] : await repo.listRoomsOfUser(this.db, userId, pageSize, (page - 1) * pageSize, slug);
-    return { count, rooms: await this.withAttendees(rooms) };
+    const rooms = count === 0 ? [] : await repo.listRoomsWithAttendeesOfUser(this.db, userId, pageSize, (page - 1) * pageSize, slug);
+    return { count, rooms };
   }
 
   async listAllRooms(): Promise<Room[]> {
