@@ -181,7 +181,9 @@ export class ApplicationsService {
     // costs no more round trips than an unknown one.
     // PostgreSQL refuses NUL in text; no client id holds one, so such an id is unknown.
     const application = clientId.includes('\u0000') ? undefined : await repo.findApplicationByClientId(this.db, clientId);
-    if (!application || !secretMatches(secret, application.secretHash)) return undefined;
-    return application;
+    // Hashed whether or not the client exists (against a decoy when it does not): an
+    // unknown id must not answer faster than a wrong secret.
+    const secretIsRight = secretMatches(secret, application?.secretHash);
+    return application !== undefined && secretIsRight ? application : undefined;
   }
 }
