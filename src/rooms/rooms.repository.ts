@@ -84,34 +84,6 @@ export async function findRoom(db: Db, key: RoomKey): Promise<Room | undefined> 
   return row && toRoom(row);
 }
 
-function roomWithRoleQuery(by: 'id' | 'slug') {
-  return new PreparedQuery<{ key: string; userId: string }, RoomColumns & { role: string | null }>((db, param) =>
-    db
-      .selectFrom('rooms')
-      .leftJoin('room_accesses', (join) =>
-        join.onRef('room_accesses.room_id', '=', 'rooms.id').on('room_accesses.user_id', '=', param('userId')),
-      )
-      .select([...roomColumns, 'room_accesses.role'])
-      .where(by === 'id' ? 'rooms.id' : 'rooms.slug', '=', param('key')),
-  );
-}
-
-const roomWithRoleById = roomWithRoleQuery('id');
-const roomWithRoleBySlug = roomWithRoleQuery('slug');
-
-/** The room and the role the user holds on it (undefined when none), in one query. */
-export async function findRoomWithRole(
-  db: Kysely<Database>,
-  key: RoomKey,
-  userId: string,
-): Promise<{ room: Room; role: Role | undefined } | undefined> {
-  const row = 'id' in key
-    ? await roomWithRoleById.executeTakeFirst(db, { key: key.id, userId })
-    : await roomWithRoleBySlug.executeTakeFirst(db, { key: key.slug, userId });
-  if (!row) return undefined;
-  return { room: toRoom(row), role: (row.role ?? undefined) as Role | undefined };
-}
-
 /** A room with its attendee emails, in the order they were set. */
 export type RoomWithAttendees = Room & { attendees: string[] };
 

@@ -120,21 +120,19 @@ export class RoomsService {
     return rooms.map((room) => ({ ...room, attendees: attendees.get(room.id) ?? [] }));
   }
 
-  /** The room (by id or slug) and the user's role on it; 404 when it does not exist. */
-  private async roomAndRole(idOrSlug: string, userId: string): Promise<{ room: RoomRecord; role: Role | undefined }> {
+  /** The room (by id or slug) with its attendees, and the user's role on it; 404 when it does not exist. */
+  private async roomAndRole(idOrSlug: string, userId: string): Promise<{ room: Room; role: Role | undefined }> {
     const key = parseRoomKey(idOrSlug);
-    const found = key && (await repo.findRoomWithRole(this.db, key, userId));
+    const found = key && (await repo.findRoomWithRoleAndAttendees(this.db, key, userId));
     if (!found) throw detailError(404, NOT_FOUND);
     return found;
   }
 
   /** The room (by id or slug), when the user holds any role on it. */
   async getRoomForUser(idOrSlug: string, userId: string): Promise<Room> {
-    const key = parseRoomKey(idOrSlug);
-    const found = key && (await repo.findRoomWithRoleAndAttendees(this.db, key, userId));
-    if (!found) throw detailError(404, NOT_FOUND);
-    if (found.role === undefined) throw detailError(403, FORBIDDEN);
-    return found.room;
+    const { room, role } = await this.roomAndRole(idOrSlug, userId);
+    if (role === undefined) throw detailError(403, FORBIDDEN);
+    return room;
   }
 
   /** One page of the rooms on which the user holds a role (optionally only the one with `slug`). */
