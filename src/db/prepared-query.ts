@@ -37,7 +37,7 @@ type QueryOf<Row> = Compilable<Row> & { execute(): Promise<Row[]> };
 
 export class PreparedQuery<P extends Record<string, unknown>, Row> {
   /** One compilation per database handle (SQLite and PostgreSQL spell SQL differently). */
-  private readonly compiled = new WeakMap<object, Compiled>();
+  private readonly compiled = new WeakMap<Kysely<Database>, Compiled>();
 
   constructor(private readonly build: (db: Kysely<Database>, param: ParamRef<P>) => QueryOf<Row>) {}
 

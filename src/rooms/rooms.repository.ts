@@ -129,9 +129,8 @@ export async function findRoomWithRoleAndAttendees(
   key: RoomKey,
   userId: string,
 ): Promise<{ room: RoomWithAttendees; role: Role | undefined } | undefined> {
-  const rows = 'id' in key
-    ? await roomWithRoleAndAttendeesById.execute(db, { key: key.id, userId })
-    : await roomWithRoleAndAttendeesBySlug.execute(db, { key: key.slug, userId });
+  const [query, value] = 'id' in key ? [roomWithRoleAndAttendeesById, key.id] : [roomWithRoleAndAttendeesBySlug, key.slug];
+  const rows = await query.execute(db, { key: value, userId });
   const first = rows[0];
   const room = groupAttendees(rows)[0];
   if (first === undefined || room === undefined) return undefined;
@@ -213,9 +212,8 @@ const countRooms = countRoomsQuery(false);
 const countRoomsWithSlug = countRoomsQuery(true);
 
 export async function countRoomsOfUser(db: Kysely<Database>, userId: string, slug?: string): Promise<number> {
-  const row = slug === undefined
-    ? await countRooms.executeTakeFirst(db, { userId, slug: '' })
-    : await countRoomsWithSlug.executeTakeFirst(db, { userId, slug });
+  // The query without the slug filter never reads the slug value.
+  const row = await (slug === undefined ? countRooms : countRoomsWithSlug).executeTakeFirst(db, { userId, slug: slug ?? '' });
   return Number(row?.count ?? 0);
 }
 
@@ -254,9 +252,8 @@ export async function listRoomsWithAttendeesOfUser(
   offset: number,
   slug?: string,
 ): Promise<RoomWithAttendees[]> {
-  const rows = slug === undefined
-    ? await pageWithAttendees.execute(db, { userId, slug: '', limit, offset })
-    : await pageWithAttendeesAndSlug.execute(db, { userId, slug, limit, offset });
+  const query = slug === undefined ? pageWithAttendees : pageWithAttendeesAndSlug;
+  const rows = await query.execute(db, { userId, slug: slug ?? '', limit, offset });
   return groupAttendees(rows);
 }
 
