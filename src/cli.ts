@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openDatabase, type DatabaseHandle } from './db/database.js';
+import { isDatabaseUnavailable, openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -27,6 +27,8 @@ type Printable = Record<string, unknown> | Record<string, unknown>[];
 
 /** Exit status for input the command refuses (bad flag values, unknown ids). */
 const EXIT_INPUT = 1;
+/** Exit status when the command could not run at all (database unavailable, unexpected failure). */
+const EXIT_UNAVAILABLE = 2;
 
 class UsageError extends Error {}
 
@@ -342,9 +344,13 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`meet-api: configuration error: ${error.message}\n`);
     } else if (error instanceof ApiError || error instanceof UsageError) {
       process.stderr.write(`meet-api: ${error.message}\n`);
+    } else if (isDatabaseUnavailable(error)) {
+      // Busy or unreachable, not broken: the operator needs the reason, not our stack.
+      process.stderr.write(`meet-api: the database is unavailable: ${(error as Error).message}\n`);
+      return EXIT_UNAVAILABLE;
     } else {
       process.stderr.write(`meet-api: ${(error as Error).stack ?? String(error)}\n`);
-      return 2;
+      return EXIT_UNAVAILABLE;
     }
     return EXIT_INPUT;
   }

@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
-import { API, call, freshDatabaseUrl, type CallResult, type FreshDatabase } from './helpers.js';
+import SQLite from 'better-sqlite3';
+import { API, TEST_STORE, call, freshDatabaseUrl, type CallResult, type FreshDatabase } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'meet-api.js');
@@ -557,5 +558,53 @@ describe('meet-api and the server on one database', () => {
       .map((line) => JSON.parse(line) as { level: number })
       .filter((line) => line.level >= 50);
     expect(errors).toEqual([]);
+  });
+});
+
+describe.runIf(TEST_STORE === 'sqlite')('meet-api opening a SQLite file another process has locked', () => {
+  let db: FreshDatabase;
+  let file: string;
+
+  beforeAll(async () => {
+    db = await freshDatabaseUrl();
+    file = db.url.slice('sqlite:'.length);
+    expect((await meetApi({ DATABASE_URL: db.url }, 'migrate')).code).toBe(0);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /**
+   * Takes the exclusive lock that opening needs (what the last process to close does while
+   * it checkpoints and removes the WAL, met by chance when commands run side by side).
+   */
+  function holdExclusively(): SQLite.Database {
+    const holder = new SQLite(file);
+    holder.pragma('locking_mode = EXCLUSIVE');
+    holder.exec('begin exclusive; commit');
+    return holder;
+  }
+
+  it('waits for the lock, then runs (no "database is locked" at open)', async () => {
+    const holder = holdExclusively();
+    try {
+      const listing = meetApi({ DATABASE_URL: db.url }, 'users', 'list', '--json');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      holder.close();
+      expect(parsed(await listing)).toEqual([]);
+    } finally {
+      if (holder.open) holder.close();
+    }
+  });
+
+  it('held past DATABASE_STATEMENT_TIMEOUT_MS: refused with a message naming the lock, not a stack trace', async () => {
+    const holder = holdExclusively();
+    try {
+      const run = await meetApi({ DATABASE_URL: db.url, DATABASE_STATEMENT_TIMEOUT_MS: '200' }, 'users', 'create', '--email', 'late@locked.org', '--json');
+      expectRefused(run, 'database is locked');
+    } finally {
+      holder.close();
+    }
+    expect(parsed(await meetApi({ DATABASE_URL: db.url }, 'users', 'list', '--json'))).toEqual([]);
   });
 });

@@ -182,13 +182,17 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   const file = sqlitePathOf(options.databaseUrl);
   const dataDir = path.dirname(path.resolve(file));
   fs.mkdirSync(dataDir, { recursive: true });
-  // No busy timeout: lock waits happen asynchronously in the driver (see above).
-  const connection = new SQLite(file, { timeout: 0 });
+  // Opening may meet a lock held by another process: the last connection to close
+  // checkpoints and removes the WAL under an exclusive lock, and switching to WAL needs one
+  // too. Nothing else runs yet, so SQLite's own (blocking) busy handler may wait for it here.
+  const connection = new SQLite(file, { timeout: options.databaseStatementTimeoutMs });
   connection.pragma('journal_mode = WAL');
   // FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs the WAL
   // on every commit, so an answered 201 survives a crash.
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
+  // From here on, lock waits happen asynchronously in the driver (see above).
+  connection.pragma('busy_timeout = 0');
   const db = new Kysely<Database>({
     dialect: new ImmediateTransactionSqliteDialect({ database: withStatementCache(connection) }, options.databaseStatementTimeoutMs),
   });
