@@ -195,34 +195,3 @@ describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retr
     expect(new Set(accesses.map((a) => a.room_id))).toEqual(new Set(ids));
   });
 });
-
-describe('the SQLite connection is handed on in arrival order', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
-
-  it.runIf(!process.env.TEST_DATABASE_URL)('queries queued behind a transaction run one by one, first come first served, and all finish', async () => {
-    const db = server.database.db;
-    const finished: number[] = [];
-    let releaseTransaction!: () => void;
-    const transactionHeld = new Promise<void>((resolve) => (releaseTransaction = resolve));
-    const transaction = db.transaction().execute(async (trx) => {
-      await trx.selectFrom('users').select('id').execute();
-      await transactionHeld; // every query below queues meanwhile
-    });
-    const queued = Array.from({ length: 40 }, (_, i) =>
-      db
-        .selectFrom('users')
-        .select('id')
-        .execute()
-        .then(() => finished.push(i)),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(finished).toEqual([]); // all waiting for the transaction's connection
-    releaseTransaction();
-    await Promise.all([transaction, ...queued]);
-    expect(finished).toEqual(Array.from({ length: 40 }, (_, i) => i));
-  });
-});

@@ -3,7 +3,7 @@
  * directly, unknown routes and wrong methods answer JSON, and the operations endpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, createClient, startTestServer, userWithToken, type Client, type TestServer } from './helpers.js';
+import { API, call, startTestServer, userWithToken, type Client, type TestServer } from './helpers.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

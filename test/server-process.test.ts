@@ -395,6 +395,42 @@ describe('SIGTERM: graceful stop', () => {
     const created = answered.filter((r) => r.status === 201).length;
     expect(await countRooms(databaseUrl)).toBe(created);
   });
+
+  it('killed outright (SIGKILL) in the middle of creations: every room whose 201 reached a client exists', async () => {
+    const dir = tempDir();
+    const databaseUrl = `sqlite:${path.join(dir, 'meet.db')}`;
+    const server = await startServer(dir, { DATABASE_URL: databaseUrl, APPLICATION_JWT_SECRET_KEY: KEY, LOG_LEVEL: 'warn' });
+    const client = await seed(databaseUrl, 'killed@example.org');
+    const token = await requestToken(server, client, 'killed@example.org');
+
+    // 32 clients creating rooms back to back, as fast as the server answers, until it dies.
+    const acknowledged: string[] = [];
+    let killed = false;
+    const creator = async () => {
+      while (!killed) {
+        const answer = await call(server, 'POST', `${API}/rooms/`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+        if (answer === undefined) return; // the connection died with the server
+        if (answer.status === 201) acknowledged.push(answer.json.id);
+        if (acknowledged.length >= 300 && !killed) {
+          killed = true;
+          server.child.kill('SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, creator));
+    expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const config = loadConfig({ DATABASE_URL: databaseUrl });
+    const database = openDatabase(config);
+    try {
+      const stored = new Set((await createServices(database, config, createLogger('silent')).rooms.listAllRooms()).map((room) => room.id));
+      const lost = acknowledged.filter((id) => !stored.has(id));
+      expect(lost, 'acknowledged with 201, then missing after the crash').toEqual([]);
+      expect(stored.size).toBeGreaterThanOrEqual(acknowledged.length);
+    } finally {
+      await database.close();
+    }
+  });
 });
 
 describe('logs', () => {

@@ -5,26 +5,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import {
-  CompiledQuery,
   Kysely,
   PostgresDialect,
   SqliteAdapter,
   SqliteDialect,
-  SqliteDriver,
   type DialectAdapter,
   sql,
-  type DatabaseConnection,
   type Driver,
   type PostgresPool,
   type PostgresPoolClient,
-  type SqliteDialectConfig,
 } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
+import { GroupCommitSqliteDriver } from './sqlite-driver.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -52,84 +48,10 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
 }
 
 /**
- * Every transaction here writes. A plain BEGIN takes a read lock first and fails at once
- * with "database is locked" when it later needs to write while another connection (a CLI
- * command, another worker) holds the write lock; BEGIN IMMEDIATE takes the write lock up
- * front. Waiting for that lock is done here, asynchronously, rather than by SQLite's busy
- * handler: better-sqlite3 would sleep inside the call and freeze the event loop, so the
- * lock holder in the same process could never finish, and every other request would stall.
- */
-class ImmediateTransactionSqliteDriver extends SqliteDriver {
-  constructor(
-    config: SqliteDialectConfig,
-    private readonly lockWaitMs: number,
-  ) {
-    super(config);
-  }
-
-  /**
-   * Kysely's own mutex wakes every waiter on each release, and all but one go back to
-   * sleep: with 32 requests queued behind a transaction that is 31 wake-ups per release.
-   * This queue hands the connection to the next waiter only, in arrival order.
-   */
-  private readonly waiters: Array<() => void> = [];
-  private held = false;
-
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.held) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.held = true;
-    try {
-      return waitingForLocks(await super.acquireConnection(), this.lockWaitMs);
-    } catch (error) {
-      this.handOn(); // never leave the queue held by a caller that got no connection
-      throw error;
-    }
-  }
-
-  override async releaseConnection(): Promise<void> {
-    await super.releaseConnection();
-    this.handOn();
-  }
-
-  private handOn(): void {
-    const next = this.waiters.shift();
-    if (next === undefined) this.held = false;
-    else next(); // stays held: ownership passes straight to the next in line
-  }
-
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
-/** Retries a statement refused for a lock, with growing pauses, until lockWaitMs has passed. */
-function waitingForLocks(inner: DatabaseConnection, lockWaitMs: number): DatabaseConnection {
-  return {
-    async executeQuery(query) {
-      const deadline = Date.now() + lockWaitMs;
-      for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-        try {
-          return await inner.executeQuery(query);
-        } catch (error) {
-          if (!isBusy(error) || Date.now() >= deadline) throw error;
-          await sleep(pause);
-        }
-      }
-    },
-    streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
-  };
-}
-
-/**
  * SQLite runs DDL inside transactions, though Kysely's adapter says it does not. Saying
- * so makes the migrator apply all pending migrations in one BEGIN IMMEDIATE transaction:
- * a crash leaves the schema as it was, and a second process starting at the same time
- * waits for the lock, then finds nothing left to do.
+ * so makes the migrator apply all pending migrations in one transaction: a crash leaves
+ * the schema as it was, and a second process starting at the same time waits for the
+ * write lock, then finds nothing left to do.
  */
 class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   override get supportsTransactionalDdl(): boolean {
@@ -137,45 +59,21 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-class ImmediateTransactionSqliteDialect extends SqliteDialect {
+class GroupCommitSqliteDialect extends SqliteDialect {
   constructor(
-    private readonly sqliteConfig: SqliteDialectConfig,
+    private readonly connections: { writer: SQLite.Database; reader: SQLite.Database },
     private readonly lockWaitMs: number,
   ) {
-    super(sqliteConfig);
+    super({ database: connections.writer });
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver(this.sqliteConfig, this.lockWaitMs);
+    return new GroupCommitSqliteDriver(this.connections, this.lockWaitMs);
   }
 
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
   }
-}
-
-/** Distinct SQL texts kept prepared; our queries have a few dozen shapes. */
-const STATEMENT_CACHE_SIZE = 500;
-
-/**
- * better-sqlite3 compiles SQL on every prepare(); Kysely prepares each query it runs.
- * Keeping the prepared statement per SQL text saves that compilation on every request.
- * Safe because Kysely runs one query at a time on this connection and never streams here.
- */
-function withStatementCache(connection: SQLite.Database): SqliteDialectConfig['database'] {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => connection.close(),
-    prepare(text: string) {
-      let statement = statements.get(text);
-      if (statement === undefined) {
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
-        statement = connection.prepare(text);
-        statements.set(text, statement);
-      }
-      return statement;
-    },
-  } as SqliteDialectConfig['database'];
 }
 
 function openSqlite(options: DatabaseOptions): DatabaseHandle {
@@ -185,16 +83,19 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   // Opening may meet a lock held by another process: the last connection to close
   // checkpoints and removes the WAL under an exclusive lock, and switching to WAL needs one
   // too. Nothing else runs yet, so SQLite's own (blocking) busy handler may wait for it here.
-  const connection = new SQLite(file, { timeout: options.databaseStatementTimeoutMs });
-  connection.pragma('journal_mode = WAL');
+  const writer = new SQLite(file, { timeout: options.databaseStatementTimeoutMs });
+  writer.pragma('journal_mode = WAL');
   // FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs the WAL
-  // on every commit, so an answered 201 survives a crash.
-  connection.pragma('synchronous = FULL');
-  connection.pragma('foreign_keys = ON');
-  // From here on, lock waits happen asynchronously in the driver (see above).
-  connection.pragma('busy_timeout = 0');
+  // on every commit, so an answered 201 survives a crash. Group commit (sqlite-driver.ts)
+  // shares each sync between the transactions that arrive together.
+  writer.pragma('synchronous = FULL');
+  writer.pragma('foreign_keys = ON');
+  const reader = new SQLite(file, { readonly: true, timeout: options.databaseStatementTimeoutMs });
+  // From here on, lock waits happen asynchronously in the driver.
+  writer.pragma('busy_timeout = 0');
+  reader.pragma('busy_timeout = 0');
   const db = new Kysely<Database>({
-    dialect: new ImmediateTransactionSqliteDialect({ database: withStatementCache(connection) }, options.databaseStatementTimeoutMs),
+    dialect: new GroupCommitSqliteDialect({ writer, reader }, options.databaseStatementTimeoutMs),
   });
   return {
     db,
