@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PreparedQuery } from '../src/db/prepared-query.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { TEST_STORE, startTestServer, type TestServer } from './helpers.js';
 
 describe('PreparedQuery', () => {
   let server: TestServer;
@@ -50,6 +50,31 @@ describe('PreparedQuery', () => {
     expect(await activeUsersAfter.executeTakeFirst(db, { after: 'c', limit: 10 })).toEqual({ email: 'dee@example.com' });
     expect(await activeUsersAfter.executeTakeFirst(db, { after: 'e', limit: 10 })).toBeUndefined();
     expect(builds).toBe(1);
+  });
+
+  it('inside transactions reuses the compilation of its database; an instance with plugins compiles its own', async () => {
+    const sqlSeen: string[] = [];
+    let builds = 0;
+    const byEmail = new PreparedQuery<{ email: string }, { email: string }>((db, param) => {
+      builds++;
+      const query = db.selectFrom('users').select('email').where('email', '=', param('email'));
+      sqlSeen.push(query.compile().sql);
+      return query;
+    });
+    const db = server.database.db;
+    expect(await byEmail.execute(db, { email: 'ada@example.com' })).toEqual([{ email: 'ada@example.com' }]);
+    for (const email of ['bob@example.com', 'nobody@example.com', 'dee@example.com']) {
+      const inside = await db.transaction().execute((trx) => byEmail.execute(trx, { email }));
+      expect(inside).toEqual(email === 'nobody@example.com' ? [] : [{ email }]);
+    }
+    expect(builds).toBe(1);
+
+    // withSchema installs a plugin that rewrites table names: its SQL differs, so it is compiled apart.
+    const schema = TEST_STORE === 'postgres' ? 'public' : 'main';
+    expect(await byEmail.execute(db.withSchema(schema), { email: 'bob@example.com' })).toEqual([{ email: 'bob@example.com' }]);
+    expect(builds).toBe(2);
+    expect(sqlSeen[1]).toContain(`"${schema}"."users"`);
+    expect(sqlSeen[0]).not.toContain(`"${schema}"`);
   });
 
   it('a value bound as SQL data, never as SQL text', async () => {

@@ -90,6 +90,7 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   // shares each sync between the transactions that arrive together.
   writer.pragma('synchronous = FULL');
   writer.pragma('foreign_keys = ON');
+  writer.pragma('temp_store = MEMORY');
   const reader = new SQLite(file, { readonly: true, timeout: options.databaseStatementTimeoutMs });
   // From here on, lock waits happen asynchronously in the driver.
   writer.pragma('busy_timeout = 0');

@@ -8,9 +8,12 @@
  * still bound parameters, never SQL text.
  *
  * Whatever `build` computes beyond the placeholders is fixed at the first compilation: a
- * clock or a random value there would never change. The cache is per Kysely instance, so
- * a query run inside a transaction (a new instance each time) is compiled on every call:
- * correct, only not faster.
+ * clock or a random value there would never change.
+ *
+ * The compilation is kept per dialect adapter. A transaction is a new Kysely instance
+ * each time, but it shares its database's adapter and compiler, so queries run inside
+ * transactions are compiled once too. A Kysely instance with plugins (which may rewrite
+ * queries) gets a compilation of its own.
  */
 import { createQueryId, sql, type Compilable, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
@@ -35,17 +38,29 @@ export type ParamRef<P> = <K extends keyof P & string>(name: K) => RawBuilder<P[
 /** What `build` returns: a Kysely query whose rows are Row (checked against the builder's own row type). */
 type QueryOf<Row> = Compilable<Row> & { execute(): Promise<Row[]> };
 
+/**
+ * What a compilation depends on: the adapter (one per database, shared by its
+ * transactions) unless plugins are installed. getExecutor() is marked internal in Kysely's
+ * typings; if it ever changed shape, the type check would fail here, and
+ * test/prepared-query.test.ts checks that a transaction reuses its database's compilation.
+ */
+function cacheKeyOf(db: Kysely<Database>): object {
+  const executor = db.getExecutor();
+  return executor.plugins.length === 0 ? executor.adapter : db;
+}
+
 export class PreparedQuery<P extends Record<string, unknown>, Row> {
-  /** One compilation per database handle (SQLite and PostgreSQL spell SQL differently). */
-  private readonly compiled = new WeakMap<Kysely<Database>, Compiled>();
+  /** One compilation per dialect adapter (SQLite and PostgreSQL spell SQL differently). */
+  private readonly compiled = new WeakMap<object, Compiled>();
 
   constructor(private readonly build: (db: Kysely<Database>, param: ParamRef<P>) => QueryOf<Row>) {}
 
   async execute(db: Kysely<Database>, params: P): Promise<Row[]> {
-    let compiled = this.compiled.get(db);
+    const key = cacheKeyOf(db);
+    let compiled = this.compiled.get(key);
     if (compiled === undefined) {
       compiled = this.compile(db);
-      this.compiled.set(db, compiled);
+      this.compiled.set(key, compiled);
     }
     const { query, slots } = compiled;
     const parameters = query.parameters.map((constant, index) => {

@@ -37,6 +37,25 @@ function toRoom(row: RoomColumns): Room {
   };
 }
 
+const insertRoomIfFree = new PreparedQuery<
+  { id: string; slug: string; pinCode: string; accessLevel: AccessLevel; clientId: string | null; now: string },
+  { id: string }
+>((db, param) =>
+  db
+    .insertInto('rooms')
+    .values({
+      id: param('id'),
+      slug: param('slug'),
+      pin_code: param('pinCode'),
+      access_level: param('accessLevel'),
+      created_by_client_id: param('clientId'),
+      created_at: param('now'),
+      updated_at: param('now'),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id'),
+);
+
 /**
  * Inserts the room unless its slug or PIN is taken, in which case nothing is written and
  * undefined comes back (the caller draws new values). ON CONFLICT DO NOTHING keeps a
@@ -48,31 +67,39 @@ export async function insertRoomUnlessTaken(
 ): Promise<Room | undefined> {
   const now = nowIso();
   const id = randomUUID();
-  const inserted = await trx
-    .insertInto('rooms')
-    .values({
-      id,
-      slug: room.slug,
-      pin_code: room.pinCode,
-      access_level: room.accessLevel,
-      created_by_client_id: room.createdByClientId,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const inserted = await insertRoomIfFree.executeTakeFirst(trx, {
+    id,
+    slug: room.slug,
+    pinCode: room.pinCode,
+    accessLevel: room.accessLevel,
+    clientId: room.createdByClientId,
+    now,
+  });
   if (!inserted) return undefined;
   return { id, slug: room.slug, pinCode: room.pinCode, accessLevel: room.accessLevel, createdByClientId: room.createdByClientId, createdAt: now };
 }
 
+const upsertAccess = new PreparedQuery<
+  { id: string; roomId: string; userId: string; role: Role; now: string; roomCreatedAt: string },
+  { id: string }
+>((db, param) =>
+  db
+    .insertInto('room_accesses')
+    .values({
+      id: param('id'),
+      room_id: param('roomId'),
+      user_id: param('userId'),
+      role: param('role'),
+      created_at: param('now'),
+      room_created_at: param('roomCreatedAt'),
+    })
+    .onConflict((oc) => oc.columns(['room_id', 'user_id']).doUpdateSet({ role: param('role') }))
+    .returning('id'),
+);
+
 /** Gives the user a role on the room, replacing the role they had. */
 export async function upsertRoomAccess(db: Db, room: Pick<Room, 'id' | 'createdAt'>, userId: string, role: Role): Promise<void> {
-  await db
-    .insertInto('room_accesses')
-    .values({ id: randomUUID(), room_id: room.id, user_id: userId, role, created_at: nowIso(), room_created_at: room.createdAt })
-    .onConflict((oc) => oc.columns(['room_id', 'user_id']).doUpdateSet({ role }))
-    .execute();
+  await upsertAccess.execute(db, { id: randomUUID(), roomId: room.id, userId, role, now: nowIso(), roomCreatedAt: room.createdAt });
 }
 
 /** How a room is named in a request: its id (a UUID, lower-cased) or its slug. */
