@@ -3,11 +3,28 @@
  * alphanumerics (~762 bits): a fast cryptographic hash is as strong as a slow KDF at
  * that entropy, and keeps the token endpoint cheap (see docs/decisions.md).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
+
+/**
+ * Random bytes drawn from the system's CSPRNG a few kilobytes at a time: one call per byte
+ * run (a room needs four: three slug parts and a PIN) would cost a system call each. Every
+ * byte is handed out once. Node's own randomUUID() keeps such a buffer too.
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+function randomByte(): number {
+  if (poolOffset === POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  return pool[poolOffset++]!;
+}
 
 /** `length` characters drawn uniformly from `alphabet` with a cryptographic source. */
 export function randomString(length: number, alphabet: string = ALPHANUMERIC): string {
@@ -16,10 +33,8 @@ export function randomString(length: number, alphabet: string = ALPHANUMERIC): s
   const limit = 256 - (256 % alphabet.length);
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(Math.ceil((length - out.length) * 1.3) + 8)) {
-      if (byte < limit) out += alphabet[byte % alphabet.length];
-      if (out.length === length) break;
-    }
+    const byte = randomByte();
+    if (byte < limit) out += alphabet[byte % alphabet.length];
   }
   return out;
 }
