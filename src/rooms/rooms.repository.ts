@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, RoomRow } from '../db/schema.js';
 import { nowIso, toIsoString } from '../db/convert.js';
-import { PreparedQuery } from '../db/prepared-query.js';
+import { PreparedQuery, type ParamRef } from '../db/prepared-query.js';
 import { emailLookupKey } from '../validation.js';
 
 export const ROLES = ['owner', 'administrator', 'member'] as const;
@@ -224,15 +224,16 @@ export async function deleteRoom(db: Db, roomId: string): Promise<void> {
   await db.deleteFrom('rooms').where('id', '=', roomId).execute();
 }
 
+/** The user's accesses, to rooms with that slug when one is given. */
+function accessesOfUser(db: Kysely<Database>, param: ParamRef<{ userId: string; slug: string }>, withSlug: boolean) {
+  const query = db.selectFrom('room_accesses').where('room_accesses.user_id', '=', param('userId'));
+  return withSlug ? query.innerJoin('rooms', 'rooms.id', 'room_accesses.room_id').where('rooms.slug', '=', param('slug')) : query;
+}
+
 function countRoomsQuery(withSlug: boolean) {
-  return new PreparedQuery<{ userId: string; slug: string }, { count: number | string }>((db, param) => {
-    let query = db
-      .selectFrom('room_accesses')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('room_accesses.user_id', '=', param('userId'));
-    if (withSlug) query = query.innerJoin('rooms', 'rooms.id', 'room_accesses.room_id').where('rooms.slug', '=', param('slug'));
-    return query;
-  });
+  return new PreparedQuery<{ userId: string; slug: string }, { count: number | string }>((db, param) =>
+    accessesOfUser(db, param, withSlug).select((eb) => eb.fn.countAll<number | string>().as('count')),
+  );
 }
 
 const countRooms = countRoomsQuery(false);
@@ -244,24 +245,30 @@ export async function countRoomsOfUser(db: Kysely<Database>, userId: string, slu
   return Number(row?.count ?? 0);
 }
 
+type PageRow = RoomAttendeeRow & { total: number | string | null };
+
 function pageWithAttendeesQuery(withSlug: boolean) {
-  return new PreparedQuery<{ userId: string; slug: string; limit: number; offset: number }, RoomAttendeeRow>((db, param) => {
+  return new PreparedQuery<{ userId: string; slug: string; limit: number; offset: number }, PageRow>((db, param) => {
+    // The page first (read in index order, stopped at the page), then its attendees.
     let page = db
       .selectFrom('room_accesses')
       .innerJoin('rooms', 'rooms.id', 'room_accesses.room_id')
       .select([...roomColumns, 'room_accesses.room_created_at as sort_key'])
       .where('room_accesses.user_id', '=', param('userId'));
     if (withSlug) page = page.where('rooms.slug', '=', param('slug'));
-    // The page first (read in index order, stopped at the page), then its attendees.
     const pageQuery = page
       .orderBy('room_accesses.room_created_at', 'desc')
       .orderBy('room_accesses.room_id', 'desc')
       .limit(param('limit'))
       .offset(param('offset'));
+    // The count rides along as an uncorrelated subquery, which both databases evaluate
+    // once per statement: one round trip instead of two, and count and page from one snapshot.
+    const total = accessesOfUser(db, param, withSlug).select((eb) => eb.fn.countAll<number | string>().as('count'));
     return db
       .selectFrom(pageQuery.as('page'))
       .leftJoin('room_attendees', 'room_attendees.room_id', 'page.id')
       .select(['page.id', 'page.slug', 'page.pin_code', 'page.access_level', 'page.created_by_client_id', 'page.created_at', 'room_attendees.email'])
+      .select(total.as('total'))
       .orderBy('page.sort_key', 'desc')
       .orderBy('page.id', 'desc')
       .orderBy('room_attendees.position');
@@ -271,17 +278,21 @@ function pageWithAttendeesQuery(withSlug: boolean) {
 const pageWithAttendees = pageWithAttendeesQuery(false);
 const pageWithAttendeesAndSlug = pageWithAttendeesQuery(true);
 
-/** One page of the user's rooms with their attendees, newest first, ties broken by id, in one query. */
-export async function listRoomsWithAttendeesOfUser(
+/**
+ * One page of the user's rooms with their attendees, newest first, ties broken by id, and
+ * how many rooms the user has in all, in one query. `total` is undefined when the page is
+ * empty (no rooms, or an offset past the end): the count did not come back with it.
+ */
+export async function pageOfUserRooms(
   db: Kysely<Database>,
   userId: string,
   limit: number,
   offset: number,
   slug?: string,
-): Promise<RoomWithAttendees[]> {
+): Promise<{ total: number | undefined; rooms: RoomWithAttendees[] }> {
   const query = slug === undefined ? pageWithAttendees : pageWithAttendeesAndSlug;
   const rows = await query.execute(db, { userId, slug: slug ?? '', limit, offset });
-  return groupAttendees(rows);
+  return { total: rows.length === 0 ? undefined : Number(rows[0]!.total ?? 0), rooms: groupAttendees(rows) };
 }
 
 export async function listAllRooms(db: Db): Promise<Room[]> {

@@ -137,10 +137,11 @@ export class RoomsService {
 
   /** One page of the rooms on which the user holds a role (optionally only the one with `slug`). */
   async listRoomsForUser(userId: string, page: number, pageSize: number, slug?: string): Promise<RoomPage> {
-    const count = await repo.countRoomsOfUser(this.db, userId, slug);
+    const { total, rooms } = await repo.pageOfUserRooms(this.db, userId, pageSize, (page - 1) * pageSize, slug);
+    // An empty page brings no count: the user has no rooms, or the page is past the last one.
+    const count = total ?? (await repo.countRoomsOfUser(this.db, userId, slug));
     const lastPage = Math.max(1, Math.ceil(count / pageSize));
     if (page > lastPage) throw detailError(404, INVALID_PAGE);
-    const rooms = count === 0 ? [] : await repo.listRoomsWithAttendeesOfUser(this.db, userId, pageSize, (page - 1) * pageSize, slug);
     return { count, rooms };
   }
 
