@@ -151,6 +151,72 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
     expect(committedEmails()).toEqual(['after@doomed.org']);
   });
 
+  it('a batch that fails while transactions wait leaves each waiting transaction whole, and each member its own error', async () => {
+    // 64 members fill a batch, which then commits at once while others still wait; one of
+    // the 64 breaks a deferred foreign key, so that COMMIT fails.
+    const members = Array.from({ length: 64 }, (_, i) =>
+      db.transaction().execute(async (trx) => {
+        if (i === 10) {
+          await sql`pragma defer_foreign_keys = on`.execute(trx);
+          await trx
+            .insertInto('room_accesses')
+            .values({ id: randomUUID(), room_id: randomUUID(), user_id: randomUUID(), role: 'owner', created_at: 'x', room_created_at: 'x' })
+            .execute();
+        } else {
+          await trx.insertInto('users').values(userRow(`m${i}@full.org`)).execute();
+        }
+      }),
+    );
+    // Behind them, transactions that write twice with a pause between: any other
+    // transaction touching the writer meanwhile would split them.
+    const waiting = Array.from({ length: 8 }, (_, i) =>
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values(userRow(`w${i}-first@wait.org`)).execute();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await trx.insertInto('users').values(userRow(`w${i}-second@wait.org`)).execute();
+      }),
+    );
+    const memberResults = await Promise.allSettled(members);
+    for (const result of memberResults) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason.message).toMatch(/FOREIGN KEY/);
+    }
+    const waitingResults = await Promise.allSettled(waiting);
+    expect(waitingResults.map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
+    const expected = Array.from({ length: 8 }, (_, i) => [`w${i}-first@wait.org`, `w${i}-second@wait.org`]).flat().sort();
+    expect(committedEmails()).toEqual(expected);
+  });
+
+  it('a write arriving once closing has begun is refused, not left hanging; the one holding the writer still commits', async () => {
+    const held = gate();
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
+    const holder = db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('holder@closing.org')).execute();
+      inserted();
+      await held.opened;
+    });
+    await insertedYet;
+    const closing = handle.close();
+    const late = db.insertInto('users').values(userRow('late@closing.org')).execute();
+    await expect(late).rejects.toThrow(/closed/);
+    held.open();
+    await Promise.all([holder, closing]);
+    expect(committedEmails()).toEqual(['holder@closing.org']);
+    handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url })); // for afterEach
+  });
+
+  it('a PRAGMA outside a transaction is refused: it would reach one of the two connections only', async () => {
+    await expect(sql`pragma foreign_keys = off`.execute(db)).rejects.toThrow(/PRAGMA outside a transaction/);
+    // The writer kept its settings: a dangling reference is still refused.
+    await expect(
+      db
+        .insertInto('room_accesses')
+        .values({ id: randomUUID(), room_id: randomUUID(), user_id: randomUUID(), role: 'owner', created_at: 'x', room_created_at: 'x' })
+        .execute(),
+    ).rejects.toThrow(/FOREIGN KEY/);
+  });
+
   it('a write outside any transaction is a transaction of its own: on disk when it returns, refused alone', async () => {
     await db.insertInto('users').values(userRow('solo@alone.org')).execute();
     expect(committedEmails()).toEqual(['solo@alone.org']);
@@ -182,6 +248,38 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('queued writes waiting for another process give up DATABASE_STATEMENT_TIMEOUT_MS after they arrived, not one after another', async () => {
+    await handle.close();
+    handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url, DATABASE_STATEMENT_TIMEOUT_MS: '300' }));
+    db = handle.db;
+    const other = new SQLite(fresh.url.slice('sqlite:'.length));
+    try {
+      other.exec('begin immediate');
+      const started = Date.now();
+      const writes = Array.from({ length: 5 }, (_, i) =>
+        db
+          .insertInto('users')
+          .values(userRow(`q${i}@queue.org`))
+          .execute()
+          .then(
+            () => ({ ok: true, after: Date.now() - started }),
+            (error: Error) => ({ ok: false, after: Date.now() - started, message: error.message }),
+          ),
+      );
+      const results = await Promise.all(writes);
+      for (const result of results) {
+        expect(result).toMatchObject({ ok: false, message: 'database is locked' });
+        // Each gave up at about 300 ms; waiting in turn would have taken 600, 900, ... 1,500.
+        expect(result.after).toBeLessThan(550);
+      }
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    await db.insertInto('users').values(userRow('after@queue.org')).execute();
+    expect(committedEmails()).toEqual(['after@queue.org']);
   });
 
   it('closing waits for the transaction holding the writer, commits its batch, and the file keeps it', async () => {

@@ -21,7 +21,12 @@
  *
  * Lock waits (another process holding the write lock, a CLI command, another worker) are
  * retried asynchronously rather than by SQLite's busy handler: better-sqlite3 would sleep
- * inside the call and freeze the event loop.
+ * inside the call and freeze the event loop. The wait counts from the write's arrival.
+ *
+ * What this driver does not do, and the project does not need: Kysely's nested savepoints
+ * (`trx.savepoint()`), streaming, statements that cannot run inside a transaction (VACUUM,
+ * changing the journal mode), and connection PRAGMAs outside a transaction (refused:
+ * they would reach one of the two connections only; openSqlite sets them on both).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type SQLite from 'better-sqlite3';
@@ -35,6 +40,9 @@ const STATEMENT_CACHE_SIZE = 500;
 
 /** The savepoint each transaction of a batch runs in (one at a time, so one name is enough). */
 const MEMBER = 'batch_member';
+
+/** PRAGMAs set per connection; run outside a transaction they would reach one connection of two. */
+const PRAGMA = /^\s*pragma\b/i;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -97,6 +105,8 @@ export class GroupCommitSqliteDriver implements Driver {
   /** The open SQLite transaction that members join, if any. */
   private batch: Batch | undefined;
   private commitScheduled = false;
+  /** Set by destroy(): new writes are refused instead of queued behind the close. */
+  private closed = false;
 
   constructor(
     connections: { writer: SQLite.Database; reader: SQLite.Database },
@@ -123,25 +133,33 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    (connection as RoutedConnection).inTransaction = false;
+    const routed = connection as RoutedConnection;
+    // Kysely also rolls back after a failed commit. By then this transaction has handed
+    // the writer on, and the savepoint open now is the next transaction's: leave it be.
+    if (!routed.inTransaction) return;
+    routed.inTransaction = false;
     this.rollbackMember();
   }
 
   async releaseConnection(): Promise<void> {}
 
   async destroy(): Promise<void> {
-    if (this.batch !== undefined) {
-      await this.takeWriter();
-      if (this.batch !== undefined) this.commitBatch();
-    }
+    this.closed = true;
+    // Transactions already waiting for the writer are ahead of this one: they finish and
+    // are committed below. Any that arrive from now on are refused.
+    await this.takeWriter(true);
+    if (this.batch !== undefined) this.commitBatch();
     this.reader.connection.close();
     this.writer.connection.close();
   }
 
   /** A statement outside any transaction: read from the reader, or written as a transaction of its own. */
   async runAlone<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (PRAGMA.test(query.sql)) {
+      throw new Error('a PRAGMA outside a transaction would reach one of the two connections only; set it where they are opened (openSqlite)');
+    }
     const statement = this.reader.prepare(query.sql);
-    if (statement.readonly) return this.withLockWaits(() => run<R>(statement, query.parameters));
+    if (statement.readonly) return this.withLockWaits(() => run<R>(statement, query.parameters), Date.now() + this.lockWaitMs);
     await this.beginMember();
     let result: QueryResult<R>;
     try {
@@ -163,10 +181,13 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   private async beginMember(): Promise<void> {
+    // Waiting for another process's lock counts from arrival, not from the turn in the
+    // queue: otherwise each queued write would wait its own full lockWaitMs in turn.
+    const deadline = Date.now() + this.lockWaitMs;
     await this.takeWriter();
     try {
       if (this.batch === undefined) {
-        await this.withLockWaits(() => this.writer.connection.exec('begin immediate'));
+        await this.withLockWaits(() => this.writer.connection.exec('begin immediate'), deadline);
         this.batch = newBatch();
       }
       this.writer.connection.exec(`savepoint ${MEMBER}`);
@@ -179,20 +200,25 @@ export class GroupCommitSqliteDriver implements Driver {
   /** Keeps the member's work in the batch, lends the writer on, and waits for the batch's COMMIT. */
   private async commitMember(): Promise<void> {
     const batch = this.batch;
-    try {
-      if (batch === undefined || !this.writer.connection.inTransaction) {
-        this.abandonBatch(new Error('the write transaction was rolled back by SQLite'));
-        throw new Error('the write transaction was rolled back by SQLite');
-      }
-      this.writer.connection.exec(`release ${MEMBER}`);
-      batch.size += 1;
-      if (batch.size >= MAX_BATCH) this.commitBatch();
-    } finally {
+    if (batch === undefined || !this.writer.connection.inTransaction) {
+      const lost = new Error('the write transaction was rolled back by SQLite');
+      this.abandonBatch(lost);
       this.handOnWriter();
+      throw lost;
     }
+    try {
+      this.writer.connection.exec(`release ${MEMBER}`);
+    } catch (error) {
+      this.rollbackMember();
+      throw error;
+    }
+    batch.size += 1;
+    if (batch.size >= MAX_BATCH) this.commitBatch();
+    this.handOnWriter();
     await batch.committed;
   }
 
+  /** Undoes the holder's work alone, and hands the writer on; never throws (the caller has an error of its own to report). */
   private rollbackMember(): void {
     try {
       if (this.writer.connection.inTransaction) {
@@ -201,12 +227,23 @@ export class GroupCommitSqliteDriver implements Driver {
       } else {
         this.abandonBatch(new Error('the write transaction was rolled back by SQLite'));
       }
+    } catch (error) {
+      // The savepoint could not be undone: the batch cannot be trusted, so none of it commits.
+      if (this.writer.connection.inTransaction) {
+        try {
+          this.writer.connection.exec('rollback');
+        } catch {
+          // Nothing more to undo here; the batch is abandoned below either way.
+        }
+      }
+      this.abandonBatch(error as Error);
     } finally {
       this.handOnWriter();
     }
   }
 
-  private async takeWriter(): Promise<void> {
+  private async takeWriter(closing = false): Promise<void> {
+    if (this.closed && !closing) throw new Error('the database is closed');
     if (this.writerHeld) await new Promise<void>((resolve) => this.writerQueue.push(resolve));
     this.writerHeld = true;
   }
@@ -262,9 +299,8 @@ export class GroupCommitSqliteDriver implements Driver {
     batch?.reject(error);
   }
 
-  /** Runs a statement, retrying it with growing pauses while another process holds a lock, until lockWaitMs has passed. */
-  private async withLockWaits<T>(statement: () => T): Promise<T> {
-    const deadline = Date.now() + this.lockWaitMs;
+  /** Runs a statement, retrying it with growing pauses while another process holds a lock, until the deadline. */
+  private async withLockWaits<T>(statement: () => T, deadline: number): Promise<T> {
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
       try {
         return statement();
