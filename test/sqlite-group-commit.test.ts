@@ -10,7 +10,7 @@ import SQLite from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { isDatabaseUnavailable, openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { Database } from '../src/db/schema.js';
 import { TEST_STORE, freshDatabaseUrl, type FreshDatabase } from './helpers.js';
@@ -18,6 +18,18 @@ import { TEST_STORE, freshDatabaseUrl, type FreshDatabase } from './helpers.js';
 function userRow(email: string) {
   const now = new Date().toISOString();
   return { id: randomUUID(), email, email_lookup: email.toLowerCase(), is_active: 1, created_at: now, updated_at: now };
+}
+
+/**
+ * A table whose foreign key is checked at COMMIT only (none of the project's is): a row
+ * pointing nowhere passes its own transaction and makes the batch's COMMIT fail.
+ */
+async function createDeferredChild(db: Kysely<Database>): Promise<void> {
+  await sql`create table deferred_child (parent text references users (id) deferrable initially deferred)`.execute(db);
+}
+
+function insertDangling(trx: Kysely<Database>) {
+  return sql`insert into deferred_child (parent) values (${randomUUID()})`.execute(trx);
 }
 
 function gate(): { opened: Promise<void>; open(): void } {
@@ -123,6 +135,7 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   });
 
   it('when the COMMIT fails, every transaction of the batch fails and none of their writes remains', async () => {
+    await createDeferredChild(db);
     const held = gate();
     const first = db.transaction().execute(async (trx) => {
       await trx.insertInto('users').values(userRow('a@doomed.org')).execute();
@@ -130,11 +143,7 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
     });
     // A deferred foreign key is checked by COMMIT only: this member passes, and the batch's COMMIT fails.
     const dangling = db.transaction().execute(async (trx) => {
-      await sql`pragma defer_foreign_keys = on`.execute(trx);
-      await trx
-        .insertInto('room_accesses')
-        .values({ id: randomUUID(), room_id: randomUUID(), user_id: randomUUID(), role: 'owner', created_at: new Date().toISOString(), room_created_at: new Date().toISOString() })
-        .execute();
+      await insertDangling(trx);
     });
     const last = db.transaction().execute(async (trx) => {
       await trx.insertInto('users').values(userRow('c@doomed.org')).execute();
@@ -144,7 +153,7 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     for (const result of results) expect((result as PromiseRejectedResult).reason.message).toMatch(/FOREIGN KEY/);
     expect(committedEmails()).toEqual([]);
-    expect(disk.prepare('select count(*) as n from room_accesses').get()).toEqual({ n: 0 });
+    expect(disk.prepare('select count(*) as n from deferred_child').get()).toEqual({ n: 0 });
 
     // The writer is usable again at once.
     await db.transaction().execute((trx) => trx.insertInto('users').values(userRow('after@doomed.org')).execute());
@@ -154,14 +163,11 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   it('a batch that fails while transactions wait leaves each waiting transaction whole, and each member its own error', async () => {
     // 64 members fill a batch, which then commits at once while others still wait; one of
     // the 64 breaks a deferred foreign key, so that COMMIT fails.
+    await createDeferredChild(db);
     const members = Array.from({ length: 64 }, (_, i) =>
       db.transaction().execute(async (trx) => {
         if (i === 10) {
-          await sql`pragma defer_foreign_keys = on`.execute(trx);
-          await trx
-            .insertInto('room_accesses')
-            .values({ id: randomUUID(), room_id: randomUUID(), user_id: randomUUID(), role: 'owner', created_at: 'x', room_created_at: 'x' })
-            .execute();
+          await insertDangling(trx);
         } else {
           await trx.insertInto('users').values(userRow(`m${i}@full.org`)).execute();
         }
@@ -206,15 +212,89 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
     handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url })); // for afterEach
   });
 
-  it('a PRAGMA outside a transaction is refused: it would reach one of the two connections only', async () => {
-    await expect(sql`pragma foreign_keys = off`.execute(db)).rejects.toThrow(/PRAGMA outside a transaction/);
-    // The writer kept its settings: a dangling reference is still refused.
+  it('statements that would change a connection or the batch (PRAGMA setters, BEGIN, COMMIT, SAVEPOINT) are refused, in and out of transactions', async () => {
+    for (const statement of ['pragma foreign_keys = off', 'begin', 'commit', 'savepoint x', 'pragma synchronous = off']) {
+      await expect(sql.raw(statement).execute(db), statement).rejects.toThrow(/refused/);
+    }
+    const held = gate();
+    const first = db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('a@control.org')).execute();
+      await held.opened;
+    });
+    const meddling = db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('b@control.org')).execute();
+      await sql`commit`.execute(trx); // would commit the whole batch early
+    });
+    const deferring = db.transaction().execute(async (trx) => {
+      await sql`pragma defer_foreign_keys = on`.execute(trx); // would last for the rest of the batch
+    });
+    const last = db.transaction().execute((trx) => trx.insertInto('users').values(userRow('c@control.org')).execute());
+    held.open();
+    const results = await Promise.allSettled([first, meddling, deferring, last]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(committedEmails()).toEqual(['a@control.org', 'c@control.org']);
+    // The writer kept its settings: a dangling reference is still refused at once.
     await expect(
       db
         .insertInto('room_accesses')
         .values({ id: randomUUID(), room_id: randomUUID(), user_id: randomUUID(), role: 'owner', created_at: 'x', room_created_at: 'x' })
         .execute(),
     ).rejects.toThrow(/FOREIGN KEY/);
+    // Reading a PRAGMA is a read like any other.
+    expect(await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db)).toMatchObject({ rows: [{ foreign_keys: expect.any(Number) }] });
+  });
+
+  it('a write waiting behind a slow transaction of this process gives up with SQLITE_BUSY, and one made through the database inside a transaction cannot deadlock', async () => {
+    await handle.close();
+    handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url, DATABASE_STATEMENT_TIMEOUT_MS: '200' }));
+    db = handle.db;
+    const held = gate();
+    const slow = db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('slow@busy.org')).execute();
+      await held.opened;
+    });
+    const started = Date.now();
+    const waiting = db.insertInto('users').values(userRow('waiting@busy.org')).execute();
+    await expect(waiting).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(isDatabaseUnavailable(await waiting.catch((error: unknown) => error))).toBe(true); // answered 503
+    held.open();
+    await slow;
+
+    // A callback that writes through `db` instead of `trx` waits for its own transaction:
+    // it gets SQLITE_BUSY after the timeout instead of blocking every write for good.
+    const tangled = db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('outer@busy.org')).execute();
+      await db.insertInto('users').values(userRow('inner@busy.org')).execute();
+    });
+    await expect(tangled).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    await db.insertInto('users').values(userRow('after@busy.org')).execute();
+    expect(committedEmails()).toEqual(['after@busy.org', 'slow@busy.org']);
+  });
+
+  it('a full disk, an I/O error and a write lost with its batch are "unavailable" (503), not server errors', async () => {
+    // A real SQLITE_FULL: a connection of the test's own, capped at the pages it has.
+    const capped = new SQLite(fresh.url.slice('sqlite:'.length));
+    let full: unknown;
+    try {
+      const pages = (capped.pragma('page_count', { simple: true }) as number) + 0;
+      capped.pragma(`max_page_count = ${pages}`);
+      const insert = capped.prepare('insert into users (id, email, email_lookup, is_active, created_at, updated_at) values (?, ?, ?, 1, ?, ?)');
+      for (let i = 0; i < 10_000 && full === undefined; i++) {
+        try {
+          insert.run(randomUUID(), `f${i}@${'x'.repeat(200)}.org`, `f${i}@${'x'.repeat(200)}.org`, 'x', 'x');
+        } catch (error) {
+          full = error;
+        }
+      }
+    } finally {
+      capped.close();
+    }
+    expect(full).toMatchObject({ code: 'SQLITE_FULL' });
+    expect(isDatabaseUnavailable(full)).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_FSYNC' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('rolled back'), { code: 'SQLITE_ABORT_ROLLBACK' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }))).toBe(false);
   });
 
   it('a write outside any transaction is a transaction of its own: on disk when it returns, refused alone', async () => {

@@ -200,6 +200,13 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
 ]);
 
+/**
+ * SQLite's ways of saying "not now": a lock held too long, a full disk, an I/O error, and
+ * a write rolled back with the rest of its batch (sqlite-driver.ts). None says the request
+ * was wrong; a client may retry.
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|FULL|IOERR|ABORT)/;
+
 const UNAVAILABLE_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Connection terminated',
@@ -212,7 +219,7 @@ const UNAVAILABLE_MESSAGES = [
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || SQLITE_UNAVAILABLE.test(code))) return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
   const cause = (error as { cause?: unknown }).cause;
   if (cause !== undefined && cause !== error) return isDatabaseUnavailable(cause);

@@ -21,12 +21,20 @@
  *
  * Lock waits (another process holding the write lock, a CLI command, another worker) are
  * retried asynchronously rather than by SQLite's busy handler: better-sqlite3 would sleep
- * inside the call and freeze the event loop. The wait counts from the write's arrival.
+ * inside the call and freeze the event loop. A write gives up DATABASE_STATEMENT_TIMEOUT_MS
+ * after it arrived, whether it waited for another process or for this one's queue, with
+ * SQLite's own SQLITE_BUSY (answered 503).
  *
- * What this driver does not do, and the project does not need: Kysely's nested savepoints
- * (`trx.savepoint()`), streaming, statements that cannot run inside a transaction (VACUUM,
- * changing the journal mode), and connection PRAGMAs outside a transaction (refused:
- * they would reach one of the two connections only; openSqlite sets them on both).
+ * Refused, because they would break the batch or reach one connection of two: statements
+ * that change the connection rather than the data (BEGIN, COMMIT, SAVEPOINT, ATTACH, PRAGMA
+ * setters), inside or outside a transaction. openSqlite sets the PRAGMAs on both
+ * connections. Not provided, and not needed by the project: Kysely's nested savepoints
+ * (`trx.savepoint()`), streaming, and statements that cannot run inside a transaction
+ * (VACUUM, changing the journal mode).
+ *
+ * One limit is SQLite's own: a COMMIT that fails with an I/O error while syncing may have
+ * written the batch's commit record already, so after a crash that batch may be found on
+ * disk although its callers were told it failed. Nothing is ever acknowledged unwritten.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type SQLite from 'better-sqlite3';
@@ -41,17 +49,38 @@ const STATEMENT_CACHE_SIZE = 500;
 /** The savepoint each transaction of a batch runs in (one at a time, so one name is enough). */
 const MEMBER = 'batch_member';
 
-/** PRAGMAs set per connection; run outside a transaction they would reach one connection of two. */
-const PRAGMA = /^\s*pragma\b/i;
+/**
+ * Longer SQL texts are prepared each time rather than kept: they come from statements with
+ * many rows (an attendee list of up to 1,000), each length a text of its own, and would
+ * fill the cache with large statements used once.
+ */
+const CACHED_SQL_MAX_LENGTH = 2048;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
+/** An error with SQLite's spelling (`code`), so callers classify it as they would SQLite's own. */
+function sqliteError(code: string, message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
+}
+
+const rolledBack = (cause?: unknown) =>
+  sqliteError('SQLITE_ABORT_ROLLBACK', 'the write transaction was rolled back by SQLite; nothing of it was kept', cause);
+
+/**
+ * Statements that neither read nor write data but change the connection (BEGIN, COMMIT,
+ * SAVEPOINT, ATTACH, PRAGMA setters): better-sqlite3 calls them read-only non-readers.
+ */
+function changesConnection(statement: SQLite.Statement): boolean {
+  return statement.readonly && !statement.reader;
+}
+
 /**
  * better-sqlite3 compiles SQL on every prepare(), and Kysely prepares each query it runs;
- * keeping the statement per SQL text saves that compilation on every request.
+ * keeping the statement per SQL text saves that compilation on every request. The least
+ * recently used text goes first when the cache is full.
  */
 class StatementCache {
   private readonly statements = new Map<string, SQLite.Statement>();
@@ -60,9 +89,17 @@ class StatementCache {
 
   prepare(text: string): SQLite.Statement {
     let statement = this.statements.get(text);
-    if (statement === undefined) {
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.clear();
-      statement = this.connection.prepare(text);
+    if (statement !== undefined) {
+      this.statements.delete(text);
+      this.statements.set(text, statement);
+      return statement;
+    }
+    statement = this.connection.prepare(text);
+    if (changesConnection(statement)) {
+      throw new Error(`refused: "${text.slice(0, 40)}" would change the connection or the write batch, not the data`);
+    }
+    if (text.length <= CACHED_SQL_MAX_LENGTH) {
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
       this.statements.set(text, statement);
     }
     return statement;
@@ -74,6 +111,11 @@ function run<R>(statement: SQLite.Statement, parameters: readonly unknown[]): Qu
   if (statement.reader) return { rows: statement.all(parameters) as R[] };
   const { changes, lastInsertRowid } = statement.run(parameters);
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+}
+
+interface Waiter {
+  take(): void;
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Batch {
@@ -101,7 +143,7 @@ export class GroupCommitSqliteDriver implements Driver {
   private readonly reader: StatementCache;
   /** The writer is lent to one transaction at a time; the others wait here, first come first served. */
   private writerHeld = false;
-  private readonly writerQueue: Array<() => void> = [];
+  private readonly writerQueue: Waiter[] = [];
   /** The open SQLite transaction that members join, if any. */
   private batch: Batch | undefined;
   private commitScheduled = false;
@@ -146,18 +188,20 @@ export class GroupCommitSqliteDriver implements Driver {
   async destroy(): Promise<void> {
     this.closed = true;
     // Transactions already waiting for the writer are ahead of this one: they finish and
-    // are committed below. Any that arrive from now on are refused.
-    await this.takeWriter(true);
-    if (this.batch !== undefined) this.commitBatch();
+    // are committed below. Any that arrive from now on are refused. A holder that does not
+    // finish in time loses its batch: closing the connection rolls it back.
+    try {
+      await this.takeWriter(Date.now() + this.lockWaitMs, true);
+      if (this.batch !== undefined) this.commitBatch();
+    } catch {
+      this.abandonBatch(rolledBack(new Error('the database was closed before this write was committed')));
+    }
     this.reader.connection.close();
     this.writer.connection.close();
   }
 
   /** A statement outside any transaction: read from the reader, or written as a transaction of its own. */
   async runAlone<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (PRAGMA.test(query.sql)) {
-      throw new Error('a PRAGMA outside a transaction would reach one of the two connections only; set it where they are opened (openSqlite)');
-    }
     const statement = this.reader.prepare(query.sql);
     if (statement.readonly) return this.withLockWaits(() => run<R>(statement, query.parameters), Date.now() + this.lockWaitMs);
     await this.beginMember();
@@ -176,7 +220,7 @@ export class GroupCommitSqliteDriver implements Driver {
   runInMember<R>(query: CompiledQuery): QueryResult<R> {
     // SQLite rolls a whole transaction back on some errors (a full disk, I/O errors); a
     // statement run after that would commit on its own, outside any batch.
-    if (!this.writer.connection.inTransaction) throw new Error('the write transaction was rolled back by SQLite');
+    if (!this.writer.connection.inTransaction) throw rolledBack();
     return run<R>(this.writer.prepare(query.sql), query.parameters);
   }
 
@@ -184,9 +228,11 @@ export class GroupCommitSqliteDriver implements Driver {
     // Waiting for another process's lock counts from arrival, not from the turn in the
     // queue: otherwise each queued write would wait its own full lockWaitMs in turn.
     const deadline = Date.now() + this.lockWaitMs;
-    await this.takeWriter();
+    await this.takeWriter(deadline);
     try {
       if (this.batch === undefined) {
+        // Left open only when a failed COMMIT could not be rolled back either: retry that first.
+        if (this.writer.connection.inTransaction) this.writer.connection.exec('rollback');
         await this.withLockWaits(() => this.writer.connection.exec('begin immediate'), deadline);
         this.batch = newBatch();
       }
@@ -201,7 +247,7 @@ export class GroupCommitSqliteDriver implements Driver {
   private async commitMember(): Promise<void> {
     const batch = this.batch;
     if (batch === undefined || !this.writer.connection.inTransaction) {
-      const lost = new Error('the write transaction was rolled back by SQLite');
+      const lost = rolledBack();
       this.abandonBatch(lost);
       this.handOnWriter();
       throw lost;
@@ -225,7 +271,7 @@ export class GroupCommitSqliteDriver implements Driver {
         this.writer.connection.exec(`rollback to ${MEMBER}`);
         this.writer.connection.exec(`release ${MEMBER}`);
       } else {
-        this.abandonBatch(new Error('the write transaction was rolled back by SQLite'));
+        this.abandonBatch(rolledBack());
       }
     } catch (error) {
       // The savepoint could not be undone: the batch cannot be trusted, so none of it commits.
@@ -236,22 +282,38 @@ export class GroupCommitSqliteDriver implements Driver {
           // Nothing more to undo here; the batch is abandoned below either way.
         }
       }
-      this.abandonBatch(error as Error);
+      this.abandonBatch(rolledBack(error));
     } finally {
       this.handOnWriter();
     }
   }
 
-  private async takeWriter(closing = false): Promise<void> {
-    if (this.closed && !closing) throw new Error('the database is closed');
-    if (this.writerHeld) await new Promise<void>((resolve) => this.writerQueue.push(resolve));
-    this.writerHeld = true;
+  /** Waits for the writer until the deadline (then SQLITE_BUSY, as for another process's lock). */
+  private async takeWriter(deadline: number, closing = false): Promise<void> {
+    if (this.closed && !closing) throw sqliteError('SQLITE_MISUSE', 'the database is closed');
+    if (!this.writerHeld) {
+      this.writerHeld = true;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { take: resolve, timer: undefined };
+      waiter.timer = setTimeout(
+        () => {
+          const index = this.writerQueue.indexOf(waiter);
+          if (index >= 0) this.writerQueue.splice(index, 1);
+          reject(sqliteError('SQLITE_BUSY', 'database is locked'));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.writerQueue.push(waiter);
+    });
   }
 
   private handOnWriter(): void {
     const next = this.writerQueue.shift();
     if (next !== undefined) {
-      next(); // stays held: ownership passes straight to the next in line
+      clearTimeout(next.timer);
+      next.take(); // stays held: ownership passes straight to the next in line
       return;
     }
     this.writerHeld = false;
@@ -283,7 +345,7 @@ export class GroupCommitSqliteDriver implements Driver {
         try {
           this.writer.connection.exec('rollback');
         } catch {
-          // The connection is in a state SQLite will clean up on the next begin.
+          // Still open: the next beginMember() rolls it back before it begins.
         }
       }
       batch.reject(error);
