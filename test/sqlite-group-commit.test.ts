@@ -38,6 +38,19 @@ function gate(): { opened: Promise<void>; open(): void } {
   return { opened, open };
 }
 
+/** A transaction that has written a user with this email and holds the writer until released. */
+async function holdingTransaction(db: Kysely<Database>, email: string): Promise<{ transaction: Promise<void>; release(): void }> {
+  const held = gate();
+  const inserted = gate();
+  const transaction = db.transaction().execute(async (trx) => {
+    await trx.insertInto('users').values(userRow(email)).execute();
+    inserted.open();
+    await held.opened;
+  });
+  await inserted.opened;
+  return { transaction, release: held.open };
+}
+
 describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   let fresh: FreshDatabase;
   let handle: DatabaseHandle;
@@ -62,18 +75,10 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   });
 
   it('a reader neither waits for an open transaction nor sees its writes before the commit has returned', async () => {
-    const held = gate();
-    let inserted!: () => void;
-    const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
-    const transaction = db.transaction().execute(async (trx) => {
-      await trx.insertInto('users').values(userRow('a@held.org')).execute();
-      inserted();
-      await held.opened;
-    });
-    await insertedYet;
+    const { transaction, release } = await holdingTransaction(db, 'a@held.org');
     expect(await db.selectFrom('users').select('email').execute()).toEqual([]);
     expect(committedEmails()).toEqual([]);
-    held.open();
+    release();
     await transaction;
     // Acknowledged means on disk: another connection sees it the moment the caller does.
     expect(committedEmails()).toEqual(['a@held.org']);
@@ -194,19 +199,11 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   });
 
   it('a write arriving once closing has begun is refused, not left hanging; the one holding the writer still commits', async () => {
-    const held = gate();
-    let inserted!: () => void;
-    const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
-    const holder = db.transaction().execute(async (trx) => {
-      await trx.insertInto('users').values(userRow('holder@closing.org')).execute();
-      inserted();
-      await held.opened;
-    });
-    await insertedYet;
+    const { transaction: holder, release } = await holdingTransaction(db, 'holder@closing.org');
     const closing = handle.close();
     const late = db.insertInto('users').values(userRow('late@closing.org')).execute();
     await expect(late).rejects.toThrow(/closed/);
-    held.open();
+    release();
     await Promise.all([holder, closing]);
     expect(committedEmails()).toEqual(['holder@closing.org']);
     handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url })); // for afterEach
@@ -364,17 +361,9 @@ describe.runIf(TEST_STORE === 'sqlite')('SQLite group commit', () => {
   });
 
   it('closing waits for the transaction holding the writer, commits its batch, and the file keeps it', async () => {
-    const held = gate();
-    let inserted!: () => void;
-    const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
-    const transaction = db.transaction().execute(async (trx) => {
-      await trx.insertInto('users').values(userRow('last@close.org')).execute();
-      inserted();
-      await held.opened;
-    });
-    await insertedYet;
+    const { transaction, release } = await holdingTransaction(db, 'last@close.org');
     const closing = handle.close();
-    held.open();
+    release();
     await Promise.all([transaction, closing]);
     expect(committedEmails()).toEqual(['last@close.org']);
     handle = openDatabase(loadConfig({ DATABASE_URL: fresh.url })); // for afterEach

@@ -11,8 +11,12 @@ import {
   Kysely,
   PostgresDialect,
   SqliteAdapter,
-  SqliteDialect,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseIntrospector,
+  type Dialect,
   type DialectAdapter,
+  type QueryCompiler,
   sql,
   type Driver,
   type PostgresPool,
@@ -59,20 +63,27 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-class GroupCommitSqliteDialect extends SqliteDialect {
+/** Kysely's SQLite dialect with our driver and adapter; its compiler and introspector as they are. */
+class GroupCommitSqliteDialect implements Dialect {
   constructor(
     private readonly connections: { writer: SQLite.Database; reader: SQLite.Database },
     private readonly lockWaitMs: number,
-  ) {
-    super({ database: connections.writer });
-  }
+  ) {}
 
-  override createDriver(): Driver {
+  createDriver(): Driver {
     return new GroupCommitSqliteDriver(this.connections, this.lockWaitMs);
   }
 
-  override createAdapter(): DialectAdapter {
+  createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new SqliteQueryCompiler();
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SqliteIntrospector(db);
   }
 }
 

@@ -3,7 +3,7 @@
  * every call, some 20 to 40 µs of CPU per query, more than SQLite takes to run most of
  * ours. A hot query's shape never changes, only its values: it is built with the same
  * Kysely builder as any other (so it stays dialect-correct and type-checked), compiled
- * once per database with a placeholder standing for each value, and each call hands the
+ * once per dialect with a placeholder standing for each value, and each call hands the
  * driver that SQL with the call's values bound in the placeholders' slots. Values are
  * still bound parameters, never SQL text.
  *

@@ -247,10 +247,8 @@ export class GroupCommitSqliteDriver implements Driver {
   private async commitMember(): Promise<void> {
     const batch = this.batch;
     if (batch === undefined || !this.writer.connection.inTransaction) {
-      const lost = rolledBack();
-      this.abandonBatch(lost);
-      this.handOnWriter();
-      throw lost;
+      this.rollbackMember(); // abandons what SQLite already rolled back, and hands the writer on
+      throw rolledBack();
     }
     try {
       this.writer.connection.exec(`release ${MEMBER}`);
