@@ -1,3 +1,7 @@
 #!/usr/bin/env node
-// Thin launcher: the command line lives in src/cli.ts, compiled to dist/ by `npm ci` (prepare).
-import '../dist/cli.js';
+// Thin launcher: the command line lives in src/cli/, compiled to dist/ by `npm ci` (prepare).
+import { runCli } from '../dist/cli/index.js';
+
+runCli(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -7,7 +7,7 @@
  * on the same database, issues tokens with the credentials the CLI printed and shows the
  * rooms the CLI created.
  *
- * Needs `npm run build` first (npm test does it): bin/meet-api.js runs dist/cli.js.
+ * Needs `npm run build` first (npm test does it): bin/meet-api.js runs dist/cli/index.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

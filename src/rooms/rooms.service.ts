@@ -229,10 +229,3 @@ export class RoomsService {
     return { room, role: role as Role };
   }
 }
-
-export function parseAccessLevel(value: string): AccessLevel {
-  if (!(ACCESS_LEVELS as readonly string[]).includes(value)) {
-    throw new ApiError(400, { access_level: [`"${value}" is not a valid choice; levels: ${ACCESS_LEVELS.join(', ')}.`] });
-  }
-  return value as AccessLevel;
-}
