@@ -2,19 +2,25 @@
  * buildApp(): the whole HTTP application over an open database. It never listens: the
  * server and the tests both call it, so what is tested is what runs.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import { SERVICE_UNAVAILABLE, detailError } from './errors.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
+import { descriptionRoutes, registerDescription } from './http/description.js';
 import { opsRoutes } from './http/ops.routes.js';
 import { installJsonParser } from './http/routing.js';
+import { SHARED_SCHEMAS } from './http/schemas.js';
+import { addSharedSchema, validatorCompiler } from './input-validation.js';
 import { admissionRoutes } from './rooms/admission.routes.js';
+import { ADMISSION_SCHEMAS, ROOM_SCHEMAS } from './rooms/rooms.schemas.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
 import { JwtCodec } from './tokens/jwt.js';
+import { TOKEN_SCHEMAS } from './tokens/token.schemas.js';
 import { tokenRoutes } from './tokens/token.routes.js';
 import { TokenService } from './tokens/token.service.js';
 
@@ -38,7 +44,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Answered by our own hook below, so the 503 has the API's {"detail"} shape.
     return503OnClosing: false,
     clientErrorHandler,
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Requests are validated from the route schemas, read and answered in the reference's words.
+  app.setValidatorCompiler(validatorCompiler);
+  const internalApi = config.internalApiToken !== undefined;
+  for (const schema of [...SHARED_SCHEMAS, ...TOKEN_SCHEMAS, ...ROOM_SCHEMAS, ...(internalApi ? ADMISSION_SCHEMAS : [])]) {
+    app.addSchema(schema);
+    addSharedSchema(schema);
+  }
+  await registerDescription(app, { internalApi });
 
   // One access-log line per request. The path only: a careless client may put a secret
   // in the query string, and redaction works on keys, not inside a URL.
@@ -73,5 +88,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   if (config.internalApiToken !== undefined) {
     await app.register(admissionRoutes, { rooms: services.rooms, token: config.internalApiToken });
   }
+  await app.register(descriptionRoutes);
   return app;
 }

@@ -27,3 +27,12 @@ export function splitList(value: string | undefined): string[] {
   if (value === undefined) return [];
   return value.split(/[\s,]+/).filter((s) => s !== '');
 }
+
+/** What each scope lets an application do, as the served description says it. */
+export const SCOPE_PURPOSES: Record<Scope, string> = {
+  'rooms:list': 'list the rooms on which the delegated user holds a role.',
+  'rooms:retrieve': 'retrieve one of those rooms.',
+  'rooms:create': 'create a room owned by the delegated user.',
+  'rooms:update': '**v1.1** update a room the user owns or administers (its attendees).',
+  'rooms:delete': '**v1.1** delete a room the application created, for its owner.',
+};

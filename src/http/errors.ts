@@ -7,12 +7,44 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE } from '../errors.js';
+import { ErrorSchema, RETRY_AFTER, answer, detailExample, ref } from './schemas.js';
+
+export const BODY_TOO_LARGE = 'Request body is too large.';
+export const INVALID_JSON = 'JSON parse error.';
+export const SERVER_ERROR = 'A server error occurred.';
+
+export function unsupportedMediaType(contentType: string | undefined): string {
+  return contentType === undefined
+    ? 'Unsupported media type: a Content-Type header is required with a body.'
+    : `Unsupported media type "${contentType}" in request.`;
+}
+
+/** What a route declares for the failures the framework answers for it. */
+export const bodyTooLargeAnswer = () =>
+  answer('The body is larger than the server accepts', ref(ErrorSchema), { tooLarge: detailExample('Body too large', BODY_TOO_LARGE) });
+
+export const unsupportedMediaTypeAnswer = (accepted: string) =>
+  answer(`A body in another content type than ${accepted}`, ref(ErrorSchema), {
+    otherType: detailExample('Another content type', unsupportedMediaType('text/plain')),
+    noType: detailExample('A body without Content-Type', unsupportedMediaType(undefined)),
+  });
+
+export const unavailableAnswer = () =>
+  answer(
+    'The database cannot answer right now; try again after `Retry-After` seconds',
+    ref(ErrorSchema),
+    { unavailable: detailExample('Database unavailable', SERVICE_UNAVAILABLE) },
+    { 'Retry-After': RETRY_AFTER },
+  );
+
+export const notFoundAnswer = (description: string) =>
+  answer(description, ref(ErrorSchema), { notFound: detailExample('No such room', NOT_FOUND) });
 
 const GENERIC_4XX: Record<number, string> = {
   400: 'Bad request.',
   404: NOT_FOUND,
   408: 'Request timeout.',
-  413: 'Request body is too large.',
+  413: BODY_TOO_LARGE,
   414: 'Request URI is too long.',
   415: 'Unsupported media type.',
   431: 'Request header fields are too large.',
@@ -21,19 +53,15 @@ const GENERIC_4XX: Record<number, string> = {
 function frameworkError(error: FastifyError, request: FastifyRequest): ApiError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_TYPE': {
-      const type = request.headers['content-type'];
-      return new ApiError(415, {
-        detail: type === undefined ? 'Unsupported media type: a Content-Type header is required with a body.' : `Unsupported media type "${type}" in request.`,
-      });
-    }
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new ApiError(415, { detail: unsupportedMediaType(request.headers['content-type']) });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, { detail: GENERIC_4XX[413] });
+      return new ApiError(413, { detail: BODY_TOO_LARGE });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, { detail: 'Content-Length does not match the body.' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError(400, { detail: 'JSON parse error.' });
+      return new ApiError(400, { detail: INVALID_JSON });
   }
   if (error instanceof SyntaxError || error.name === 'SyntaxError') {
     return new ApiError(400, { detail: `JSON parse error - ${error.message}` });
@@ -45,24 +73,28 @@ function frameworkError(error: FastifyError, request: FastifyRequest): ApiError 
   return undefined;
 }
 
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
-  return reply.code(error.statusCode).headers(error.headers).send(error.body);
+/**
+ * Error bodies are built by the code that refuses (their shape is the contract's), so they
+ * are written as they are: a response schema's serializer, built for the documentation,
+ * must never drop or reshape a key of an error.
+ */
+export function sendError(reply: FastifyReply, status: number, body: object, headers: Readonly<Record<string, string>> = {}): FastifyReply {
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ApiError) return sendError(reply, error);
-    const known = frameworkError(error, request);
-    if (known) return sendError(reply, known);
+    const known = error instanceof ApiError ? error : frameworkError(error, request);
+    if (known) return sendError(reply, known.statusCode, known.body, known.headers);
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'database unavailable');
-      return reply.code(503).header('retry-after', '5').send({ detail: SERVICE_UNAVAILABLE });
+      return sendError(reply, 503, { detail: SERVICE_UNAVAILABLE }, { 'retry-after': '5' });
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ detail: 'A server error occurred.' });
+    return sendError(reply, 500, { detail: SERVER_ERROR });
   });
 
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: NOT_FOUND }));
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, { detail: NOT_FOUND }));
 }
 
 /** Answers for requests too broken to reach a route (bad request line, oversized headers). */

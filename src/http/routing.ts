@@ -1,6 +1,8 @@
-/** Routing conventions shared by every route: JSON bodies, 405 with Allow, absolute URLs. */
+/** Routing conventions shared by every route: JSON bodies, an absent body, 405 with Allow, absolute URLs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, detailError } from '../errors.js';
+import { unsupportedMediaType } from './errors.js';
+import { ErrorSchema, answer, detailExample, ref } from './schemas.js';
 
 /**
  * JSON bodies through Fastify's own parser (which strips prototype-poisoning keys), with
@@ -16,41 +18,58 @@ export function installJsonParser(app: FastifyInstance): void {
     // misread, so it is refused rather than guessed at.
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      return done(new ApiError(415, { detail: `Unsupported media type "${request.headers['content-type']}" in request.` }), undefined);
+      return done(new ApiError(415, { detail: unsupportedMediaType(request.headers['content-type']) }), undefined);
     }
     if ((body as string).trim() === '') return done(null, undefined);
     parseJson(request, body as string, done);
   });
+  // A request without a body (or with an empty one) sends no fields: validation then says
+  // which are required, and room creation, which needs none, goes ahead. A JSON `null` is
+  // a body, and is refused as one that is not an object.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
+  });
+}
+
+export function methodNotAllowed(method: string): string {
+  return `Method "${method}" not allowed.`;
+}
+
+/** The methods a path answers, as its Allow header lists them (HEAD wherever GET is). */
+function allowedMethods(allowed: readonly string[]): string[] {
+  return allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD'] : [...allowed];
 }
 
 /**
  * A known path asked with a method it does not serve answers 405 with an Allow header.
  * It answers in onRequest, before any body is read, so the method is the first thing said.
+ * (Hidden from the description: each operation declares its 405 instead.)
  */
 export function rejectOtherMethods(app: FastifyInstance, url: string, allowed: readonly string[]): void {
-  const allow = allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD'] : [...allowed];
+  const allow = allowedMethods(allowed);
   const others = app.supportedMethods.filter((m) => !allow.includes(m));
   app.route({
     method: others,
     url,
+    schema: { hide: true },
     onRequest: async (request) => {
-      throw detailError(405, `Method "${request.method}" not allowed.`, { allow: allow.join(', ') });
+      throw detailError(405, methodNotAllowed(request.method), { allow: allow.join(', ') });
     },
     handler: async () => undefined,
   });
 }
 
+/** The 405 an operation declares: what another method on its path answers. */
+export function methodNotAllowedAnswer(allowed: readonly string[]) {
+  return answer(
+    'Another method on this path; `Allow` lists those it serves.',
+    ref(ErrorSchema),
+    { methodNotAllowed: detailExample('PUT on this path', methodNotAllowed('PUT')) },
+    { Allow: { description: 'The methods this path serves.', type: 'string', example: allowedMethods(allowed).join(', ') } },
+  );
+}
+
 /** scheme://host of the request, as the client addressed us (proxy headers when trusted). */
 export function requestOrigin(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
-}
-
-/** The body must be absent or a JSON object; a list, string or number is a 400. */
-export function requireObjectBody(body: unknown): Record<string, unknown> {
-  if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    const got = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
-    throw new ApiError(400, { detail: `Invalid data. Expected a JSON object, but got ${got}.` });
-  }
-  return body as Record<string, unknown>;
 }

@@ -1,21 +1,9 @@
-/** A room as the API shows it (CONTRACT §2.3), and nothing more. */
+/** A room as the API shows it (RoomSchema), and nothing more. */
 import type { Config } from '../config.js';
+import type { RoomView } from './rooms.schemas.js';
 import type { Room } from './rooms.service.js';
 
-export interface RoomView {
-  id: string;
-  slug: string;
-  access_level: string;
-  url?: string;
-  telephony?: {
-    enabled: true;
-    pin_code: string;
-    phone_number: string | null;
-    default_country: string;
-  };
-  /** v1.1: emails allowed to skip the lobby; always present, [] when none. */
-  attendees: string[];
-}
+export type { RoomView };
 
 export type RoomViewConfig = Pick<Config, 'baseUrl' | 'telephony'>;
 

@@ -1,14 +1,34 @@
-/** The rooms API (CONTRACT §2.2, §2.3): bearer-authenticated, one scope per operation. */
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+/** The rooms API: bearer-authenticated, one scope per operation. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
-import { ApiError } from '../errors.js';
-import { rejectOtherMethods, requestOrigin, requireObjectBody } from '../http/routing.js';
+import { INVALID_JSON, bodyTooLargeAnswer, notFoundAnswer, unavailableAnswer, unsupportedMediaTypeAnswer } from '../http/errors.js';
+import { ROOM_PATH, ROOMS_PATH } from '../http/paths.js';
+import { methodNotAllowedAnswer, rejectOtherMethods, requestOrigin } from '../http/routing.js';
+import { ErrorSchema, FieldErrorsSchema, answer, detailExample, ref, type Examples } from '../http/schemas.js';
+import { InvalidBodyShapeError } from '../input-validation.js';
 import type { Scope } from '../scopes.js';
-import { requireScope, type BearerAuthenticator, type Principal } from '../tokens/bearer-auth.js';
-import { pageLink, parsePagination } from './pagination.js';
+import {
+  BEARER_CHALLENGES,
+  BEARER_FAILURES,
+  INSUFFICIENT_PERMISSIONS,
+  missingScope,
+  requireScope,
+  type BearerAuthenticator,
+  type Principal,
+} from '../tokens/bearer-auth.js';
+import { DEFAULT_PAGE_SIZE, FIRST_PAGE, MAX_PAGE_SIZE, pageLink } from './pagination.js';
 import { viewRoom } from './room-view.js';
-import { roomListSchema, roomSchema } from './rooms.schemas.js';
-import { parseRoomKey, type RoomsService } from './rooms.service.js';
+import {
+  MAX_ATTENDEES,
+  RoomCreateSchema,
+  RoomKeyParamsSchema,
+  RoomListQuerySchema,
+  RoomListSchema,
+  RoomSchema,
+  RoomUpdateSchema,
+} from './rooms.schemas.js';
+import { FORBIDDEN, INVALID_PAGE, NOT_CREATED_BY_APPLICATION, NOT_OWNER, parseRoomKey, type RoomsService } from './rooms.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,23 +36,16 @@ declare module 'fastify' {
   }
 }
 
-export const ROOMS_PATH = '/external-api/v1.0/rooms/';
-export const ROOM_PATH = '/external-api/v1.0/rooms/:id/';
-
 export interface RoomsRoutesOptions {
   rooms: RoomsService;
   auth: BearerAuthenticator;
   config: Config;
 }
 
-/**
- * ?slug= narrows the list to that room; a repeated or non-text value is a 400. A value
- * that cannot be a slug matches nothing (the empty string, never sent to the database).
- */
-function parseSlugFilter(value: unknown): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new ApiError(400, { slug: ['Enter a single slug.'] });
-  const key = parseRoomKey(value.trim());
+/** ?slug= narrows the list to that room; a value that cannot be a slug matches nothing (the empty string, never sent to the database). */
+function slugFilter(slug: string | undefined): string | undefined {
+  if (slug === undefined) return undefined;
+  const key = parseRoomKey(slug);
   return key !== undefined && 'slug' in key ? key.slug : '';
 }
 
@@ -41,8 +54,54 @@ function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOptions): Promise<void> {
-  const { rooms, auth, config } = options;
+const unauthorizedAnswer = answer(
+  'No valid bearer token: the first check that failed, in the order listed.',
+  ref(ErrorSchema),
+  Object.fromEntries(Object.entries(BEARER_FAILURES).map(([name, message]) => [name, detailExample(message, message)])),
+  { 'WWW-Authenticate': { description: 'An RFC 6750 challenge.', type: 'string', example: BEARER_CHALLENGES.invalidToken } },
+);
+
+function forbiddenAnswer(scope: Scope, description: string, more: Examples = {}) {
+  return answer(
+    description,
+    ref(ErrorSchema),
+    {
+      missingScope: detailExample(`The token does not carry ${scope}`, missingScope(scope)),
+      noScope: detailExample('The token carries no scope at all', INSUFFICIENT_PERMISSIONS),
+      ...more,
+    },
+    {
+      'WWW-Authenticate': {
+        description: 'With the missing-scope answer only (RFC 6750 §3.1).',
+        type: 'string',
+        example: BEARER_CHALLENGES.insufficientScope(scope),
+      },
+    },
+  );
+}
+
+/** What every rooms operation may answer besides its own: refused tokens, other methods, an unavailable database. */
+function protectedAnswers(scope: Scope, forbiddenDescription: string, methods: readonly string[], more: Examples = {}) {
+  return {
+    401: unauthorizedAnswer,
+    403: forbiddenAnswer(scope, forbiddenDescription, more),
+    405: methodNotAllowedAnswer(methods),
+    503: unavailableAnswer(),
+  };
+}
+
+const bodyAnswers = {
+  413: bodyTooLargeAnswer(),
+  415: unsupportedMediaTypeAnswer('`application/json`'),
+};
+
+const notAnObject = detailExample('A JSON body that is not an object', 'Invalid data. Expected a JSON object, but got array.');
+const brokenJson = detailExample('A body that is not valid JSON', INVALID_JSON);
+
+const ROOMS_METHODS = ['GET', 'POST'];
+const ROOM_METHODS = ['GET', 'PATCH', 'DELETE'];
+
+export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async (app, { rooms, auth, config }) => {
   app.decorateRequest('principal', null);
 
   // Authentication and scope run in onRequest, before the body is read: a caller without
@@ -54,51 +113,167 @@ export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOpti
       requireScope(principal, scope);
       request.principal = principal;
     };
+  const bearer = (scope: Scope) => [{ BearerAuth: [scope] }];
 
-  app.get(ROOMS_PATH, { onRequest: guard('rooms:list'), schema: { response: { 200: roomListSchema } } }, async (request) => {
-    const query = request.query as Record<string, unknown>;
-    const { page, pageSize } = parsePagination(query);
-    const slug = parseSlugFilter(query.slug);
-    const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize, slug);
-    const origin = requestOrigin(request);
-    return {
-      count,
-      next: page * pageSize < count ? pageLink(origin, request.url, page + 1) : null,
-      previous: page > 1 ? pageLink(origin, request.url, page - 1) : null,
-      results: found.map((room) => viewRoom(room, config)),
-    };
-  });
+  app.get(
+    ROOMS_PATH,
+    {
+      onRequest: guard('rooms:list'),
+      schema: {
+        tags: ['Rooms'],
+        summary: 'List rooms',
+        description:
+          'The rooms on which the delegated user holds a role (owner, administrator or member), each once, newest first, ties ' +
+          'broken by id: pages never repeat or skip a room while nothing changes. Page 1 of an empty list is `200`; a page past the last one is `404`.',
+        operationId: 'listRooms',
+        security: bearer('rooms:list'),
+        querystring: RoomListQuerySchema,
+        response: {
+          200: answer('One page of the user\'s rooms', ref(RoomListSchema)),
+          400: answer('A malformed or out-of-bounds parameter, named', ref(FieldErrorsSchema), {
+            pageSizeTooLarge: { summary: `page_size above ${MAX_PAGE_SIZE}`, value: { page_size: [`Ensure this value is less than or equal to ${MAX_PAGE_SIZE}.`] } },
+            notAnInteger: { summary: 'Not an integer, or a repeated parameter', value: { page: ['A valid integer is required.'] } },
+          }),
+          404: answer('A page past the last one', ref(ErrorSchema), { invalidPage: detailExample('Page past the last one', INVALID_PAGE) }),
+          ...protectedAnswers('rooms:list', 'The token lacks the scope', ROOMS_METHODS),
+        },
+      },
+    },
+    async (request) => {
+      const { page = FIRST_PAGE, page_size: pageSize = DEFAULT_PAGE_SIZE, slug } = request.query;
+      const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize, slugFilter(slug));
+      const origin = requestOrigin(request);
+      return {
+        count,
+        next: page * pageSize < count ? pageLink(origin, request.url, page + 1) : null,
+        previous: page > 1 ? pageLink(origin, request.url, page - 1) : null,
+        results: found.map((room) => viewRoom(room, config)),
+      };
+    },
+  );
 
-  app.post(ROOMS_PATH, { onRequest: guard('rooms:create'), schema: { response: { 201: roomSchema } } }, async (request, reply) => {
-    requireObjectBody(request.body); // fields are ignored, but the body must be an object
-    const principal = principalOf(request);
-    const room = await rooms.createRoom({ ownerId: principal.userId, clientId: principal.clientId });
-    return reply
-      .code(201)
-      .header('location', `${requestOrigin(request)}${ROOMS_PATH}${room.id}/`)
-      .send(viewRoom(room, config));
-  });
-  rejectOtherMethods(app, ROOMS_PATH, ['GET', 'POST']);
+  app.post(
+    ROOMS_PATH,
+    {
+      onRequest: guard('rooms:create'),
+      schema: {
+        tags: ['Rooms'],
+        summary: 'Create a room',
+        description:
+          'Creates a room owned by the delegated user, with a generated slug (`xxx-xxxx-xxx`) and dial-in PIN, `trusted` access, ' +
+          'and the calling application recorded as its creator. The body is optional; its fields are ignored.',
+        operationId: 'createRoom',
+        security: bearer('rooms:create'),
+        body: RoomCreateSchema,
+        response: {
+          201: answer('The new room', ref(RoomSchema), undefined, {
+            Location: { description: 'The new room\'s absolute URL.', type: 'string' },
+          }),
+          400: answer('A body that is not a JSON object, or not JSON', ref(ErrorSchema), { notAnObject, brokenJson }),
+          ...bodyAnswers,
+          ...protectedAnswers('rooms:create', 'The token lacks the scope', ROOMS_METHODS),
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const room = await rooms.createRoom({ ownerId: principal.userId, clientId: principal.clientId });
+      return reply
+        .code(201)
+        .header('location', `${requestOrigin(request)}${ROOMS_PATH}${room.id}/`)
+        .send(viewRoom(room, config));
+    },
+  );
+  rejectOtherMethods(app, ROOMS_PATH, ROOMS_METHODS);
 
-  // {id} is the room's UUID or (v1.1) its slug.
-  app.get(ROOM_PATH, { onRequest: guard('rooms:retrieve'), schema: { response: { 200: roomSchema } } }, async (request) => {
-    const { id } = request.params as { id: string };
-    return viewRoom(await rooms.getRoomForUser(id, principalOf(request).userId), config);
-  });
+  const noRole = detailExample('The user holds no role on the room', FORBIDDEN);
 
-  // v1.1: replace the attendee list (owner or administrator).
-  app.patch(ROOM_PATH, { onRequest: guard('rooms:update'), schema: { response: { 200: roomSchema } } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const body = requireObjectBody(request.body);
-    return viewRoom(await rooms.setAttendeesAsUser(id, principalOf(request).userId, body.attendees), config);
-  });
+  app.get(
+    ROOM_PATH,
+    {
+      onRequest: guard('rooms:retrieve'),
+      schema: {
+        tags: ['Rooms'],
+        summary: 'Retrieve a room',
+        description: 'One room, by id or (v1.1) slug. The delegated user must hold a role on it.',
+        operationId: 'retrieveRoom',
+        security: bearer('rooms:retrieve'),
+        params: RoomKeyParamsSchema,
+        response: {
+          200: answer('The room', ref(RoomSchema)),
+          404: notFoundAnswer('No such room'),
+          ...protectedAnswers('rooms:retrieve', 'The token lacks the scope, or the user holds no role on the room', ROOM_METHODS, { noRole }),
+        },
+      },
+    },
+    async (request) => viewRoom(await rooms.getRoomForUser(request.params.id, principalOf(request).userId), config),
+  );
 
-  // v1.1: delete a room the application created, for its owner.
-  app.delete(ROOM_PATH, { onRequest: guard('rooms:delete') }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const principal = principalOf(request);
-    await rooms.deleteRoomAsApplication(id, principal.userId, principal.clientId);
-    return reply.code(204).send();
-  });
-  rejectOtherMethods(app, ROOM_PATH, ['GET', 'PATCH', 'DELETE']);
-}
+  app.patch(
+    ROOM_PATH,
+    {
+      onRequest: guard('rooms:update'),
+      // The body is judged after the room's existence and the user's permission (below).
+      attachValidation: true,
+      schema: {
+        tags: ['Rooms'],
+        summary: 'Replace the attendees of a room (v1.1)',
+        description:
+          'Replaces the room\'s attendee list. The delegated user must be its owner or an administrator. Existence and ' +
+          'permission are settled before the list is judged.',
+        operationId: 'updateRoom',
+        security: bearer('rooms:update'),
+        params: RoomKeyParamsSchema,
+        body: RoomUpdateSchema,
+        response: {
+          200: answer('The room, with its new attendee list', ref(RoomSchema)),
+          400: answer('An invalid attendee list (bad entries named by index), or a body that is not a JSON object', { anyOf: [ref(FieldErrorsSchema), ref(ErrorSchema)] }, {
+            invalidEntries: { summary: 'Entries that are not email addresses', value: { attendees: { '2': ['Enter a valid email address.'] } } },
+            tooMany: { summary: `More than ${MAX_ATTENDEES} entries`, value: { attendees: [`Ensure this field has no more than ${MAX_ATTENDEES} elements.`] } },
+            notAnObject,
+            brokenJson,
+          }),
+          404: notFoundAnswer('No such room'),
+          ...bodyAnswers,
+          ...protectedAnswers('rooms:update', 'The token lacks the scope, or the user is neither owner nor administrator', ROOM_METHODS, { notAllowed: detailExample('A member, or no role', FORBIDDEN) }),
+        },
+      },
+    },
+    async (request) => {
+      const invalid = request.validationError;
+      if (invalid instanceof InvalidBodyShapeError) throw invalid;
+      const room = await rooms.roomToUpdate(request.params.id, principalOf(request).userId);
+      if (invalid) throw invalid;
+      return viewRoom(await rooms.updateRoom(room, request.body), config);
+    },
+  );
+
+  app.delete(
+    ROOM_PATH,
+    {
+      onRequest: guard('rooms:delete'),
+      schema: {
+        tags: ['Rooms'],
+        summary: 'Delete a room (v1.1)',
+        description: 'Deletes a room the calling application created, when the delegated user owns it; its accesses and attendees go with it.',
+        operationId: 'deleteRoom',
+        security: bearer('rooms:delete'),
+        params: RoomKeyParamsSchema,
+        response: {
+          204: { description: 'Deleted (no body)', type: 'null' },
+          404: notFoundAnswer('No such room'),
+          ...protectedAnswers('rooms:delete', 'The token lacks the scope, another application created the room, or the user does not own it', ROOM_METHODS, {
+            notCreatedByApplication: detailExample('Another application created the room', NOT_CREATED_BY_APPLICATION),
+            notOwner: detailExample('The user does not own the room', NOT_OWNER),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      await rooms.deleteRoomAsApplication(request.params.id, principal.userId, principal.clientId);
+      return reply.code(204).send(null);
+    },
+  );
+  rejectOtherMethods(app, ROOM_PATH, ROOM_METHODS);
+};

@@ -1,45 +1,132 @@
 /**
- * Response schemas: Fastify serialises with them (fast), and they whitelist the fields a
- * room may show, so nothing internal can leak even if a service returned more.
+ * The rooms API's shapes: a room as the API shows it (and nothing more: the response
+ * schema whitelists its fields, so nothing internal can leak even if a service returned
+ * more), a page of rooms, and what clients may send. One declaration each, for validation,
+ * serialisation, the handlers' types, the CLI's checks and the served description.
  */
-export const roomSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    slug: { type: 'string' },
-    access_level: { type: 'string' },
-    url: { type: 'string' },
-    telephony: {
-      type: 'object',
-      properties: {
-        enabled: { type: 'boolean' },
-        pin_code: { type: 'string' },
-        phone_number: { type: 'string', nullable: true },
-        default_country: { type: 'string' },
-      },
-      required: ['enabled', 'pin_code', 'phone_number', 'default_country'],
-    },
-    attendees: { type: 'array', items: { type: 'string' } },
-  },
-  required: ['id', 'slug', 'access_level', 'attendees'],
-} as const;
+import { Type, type Static } from 'typebox';
+import { nullable, ref } from '../http/schemas.js';
+import { DEFAULT_PAGE_SIZE, FIRST_PAGE, MAX_PAGE_SIZE } from './pagination.js';
+import { ACCESS_LEVELS } from './rooms.repository.js';
 
-export const roomListSchema = {
-  type: 'object',
-  properties: {
-    count: { type: 'integer' },
-    next: { type: 'string', nullable: true },
-    previous: { type: 'string', nullable: true },
-    results: { type: 'array', items: roomSchema },
-  },
-  required: ['count', 'next', 'previous', 'results'],
-} as const;
+export const MAX_ATTENDEES = 1000;
 
-export const admissionSchema = {
-  type: 'object',
-  properties: {
-    decision: { type: 'string' },
-    reason: { type: 'string' },
+const ROOM_ID_EXAMPLE = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+export const ROOM_SLUG_EXAMPLE = 'aae-erez-aaz';
+
+export const AccessLevelSchema = Type.Enum(ACCESS_LEVELS, {
+  type: 'string',
+  description: '`public`: anyone joins; `trusted`: any authenticated user joins; `restricted`: only users holding a role on the room.',
+});
+
+export const TelephonySchema = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    pin_code: Type.String({ description: 'Digits to type after dialling in.', examples: ['0123456789'] }),
+    phone_number: nullable(Type.String({ description: 'The number to dial; null while the server has none configured.' })),
+    default_country: Type.String({ description: 'ISO 3166-1 alpha-2 country of the phone number.', examples: ['US'] }),
   },
-  required: ['decision', 'reason'],
-} as const;
+  { $id: 'Telephony', description: 'Dial-in details; present only while the server has telephony enabled.' },
+);
+
+export const AttendeesSchema = Type.Array(Type.String({ format: 'email' }), {
+  maxItems: MAX_ATTENDEES,
+  description:
+    '**v1.1** Emails allowed to skip the lobby, in the order given. Entries are trimmed and de-duplicated case-insensitively ' +
+    `(the first spelling wins); at most ${MAX_ATTENDEES}.`,
+  examples: [['ada@example.com', 'bob@example.org']],
+});
+
+export const RoomSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', examples: [ROOM_ID_EXAMPLE] }),
+    slug: Type.String({ description: 'Three groups of lowercase letters, `xxx-xxxx-xxx`.', examples: [ROOM_SLUG_EXAMPLE] }),
+    access_level: AccessLevelSchema,
+    url: Type.Optional(
+      Type.String({
+        format: 'uri',
+        description: 'Where participants join: the web app\'s origin and the slug. Present only while the server has one configured.',
+        examples: [`https://meet.example.org/${ROOM_SLUG_EXAMPLE}`],
+      }),
+    ),
+    telephony: Type.Optional(ref(TelephonySchema)),
+    attendees: AttendeesSchema,
+  },
+  { $id: 'Room', description: 'A room as the API shows it.' },
+);
+export type RoomView = Static<typeof RoomSchema>;
+
+export const RoomListSchema = Type.Object(
+  {
+    count: Type.Integer({ description: 'How many rooms the user holds a role on (with the filter, if any).' }),
+    next: nullable(Type.String({ format: 'uri', description: 'The next page\'s absolute URL, keeping the other parameters; null on the last page.' })),
+    previous: nullable(Type.String({ format: 'uri', description: 'The previous page\'s absolute URL; null on the first page.' })),
+    results: Type.Array(ref(RoomSchema)),
+  },
+  { $id: 'RoomList', description: 'One page of the rooms on which the user holds a role, newest first.' },
+);
+export type RoomListView = Static<typeof RoomListSchema>;
+
+export const RoomListQuerySchema = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, default: FIRST_PAGE, description: 'Page number (an empty value means the default).' })),
+  page_size: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Rooms per page (an empty value means the default).' }),
+  ),
+  slug: Type.Optional(
+    Type.String({ description: '**v1.1** Only the room with this slug (case-insensitive), if the user holds a role on it.', examples: [ROOM_SLUG_EXAMPLE] }),
+  ),
+});
+
+export const RoomKeyParamsSchema = Type.Object({
+  id: Type.String({
+    description: 'The room\'s UUID (case-insensitive) or, since v1.1, its slug. Anything else, or no such room, is `404`.',
+    examples: [ROOM_ID_EXAMPLE, ROOM_SLUG_EXAMPLE],
+  }),
+});
+
+export const RoomCreateSchema = Type.Object(
+  {},
+  {
+    description: 'Optional: no body, an empty body or a JSON object. Its fields are ignored: everything is generated.',
+    additionalProperties: true,
+    examples: [{}],
+  },
+);
+
+export const RoomUpdateSchema = Type.Object(
+  { attendees: AttendeesSchema },
+  { description: '**v1.1** The new attendee list. Other fields are ignored.' },
+);
+export type RoomUpdate = Static<typeof RoomUpdateSchema>;
+
+export const ADMISSION_REASONS = [
+  { reason: 'public_room', decision: 'join', rule: 'a public room admits everyone' },
+  { reason: 'authentication_required', decision: 'lobby', rule: 'otherwise, an unauthenticated caller waits' },
+  { reason: 'attendee', decision: 'join', rule: 'an authenticated caller whose email is on the attendee list (case-insensitive) joins any room' },
+  { reason: 'authenticated_in_trusted_room', decision: 'join', rule: 'a trusted room admits any authenticated caller' },
+  { reason: 'member_of_restricted_room', decision: 'join', rule: 'a restricted room admits an authenticated caller whose user holds a role on it' },
+  { reason: 'not_invited', decision: 'lobby', rule: 'everyone else waits in the lobby' },
+] as const;
+export type AdmissionReason = (typeof ADMISSION_REASONS)[number]['reason'];
+
+export const AdmissionRequestSchema = Type.Object(
+  {
+    email: Type.Optional(nullable(Type.String({ format: 'email', description: 'The caller\'s email, when known.' }))),
+    authenticated: Type.Boolean({ description: 'Whether the caller has logged in.' }),
+  },
+  { description: 'Who asks to join.' },
+);
+export type AdmissionRequest = Static<typeof AdmissionRequestSchema>;
+
+export const AdmissionDecisionSchema = Type.Object(
+  {
+    decision: Type.Enum(['join', 'lobby'], { type: 'string' }),
+    reason: Type.Enum(ADMISSION_REASONS.map((r) => r.reason), { type: 'string' }),
+  },
+  { $id: 'AdmissionDecision', description: 'Whether the caller joins at once or waits in the lobby, and the rule that decided.' },
+);
+export type AdmissionDecision = Static<typeof AdmissionDecisionSchema>;
+
+export const ROOM_SCHEMAS = [TelephonySchema, RoomSchema, RoomListSchema];
+/** Described only while the internal admission route is mounted. */
+export const ADMISSION_SCHEMAS = [AdmissionDecisionSchema];

@@ -4,7 +4,9 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE, detailError } from '../errors.js';
 import { randomDigits, randomLowercase } from '../secrets.js';
-import { emailLookupKey, isUuid, isValidEmail } from '../validation.js';
+import { emailLookupKey, isUuid } from '../validation.js';
+import { checkInput } from '../input-validation.js';
+import { RoomUpdateSchema, type AdmissionDecision, type AdmissionRequest, type RoomUpdate } from './rooms.schemas.js';
 import * as repo from './rooms.repository.js';
 import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room as RoomRecord, type RoomKey } from './rooms.repository.js';
 
@@ -15,7 +17,6 @@ export type Room = RoomRecord & { attendees: string[] };
 
 export const FORBIDDEN = 'You do not have permission to perform this action.';
 export const INVALID_PAGE = 'Invalid page.';
-export const MAX_ATTENDEES = 1000;
 export const NOT_CREATED_BY_APPLICATION = 'This room was not created by this application.';
 export const NOT_OWNER = 'Only the owner of the room can delete it.';
 
@@ -29,38 +30,18 @@ export function parseRoomKey(idOrSlug: string): RoomKey | undefined {
 }
 
 /**
- * A replacement attendee list: a list of valid emails, at most MAX_ATTENDEES, trimmed and
- * de-duplicated case-insensitively (the first spelling wins). Errors name each bad entry
- * by its index, e.g. {"attendees": {"2": ["Enter a valid email address."]}}.
+ * An attendee list without repeats: entries that differ only in case are one attendee,
+ * written as first given. (The entries were validated against RoomUpdateSchema already.)
  */
-export function normalizeAttendees(value: unknown): string[] {
-  if (value === undefined) throw new ApiError(400, { attendees: ['This field is required.'] });
-  if (!Array.isArray(value)) {
-    throw new ApiError(400, { attendees: [`Expected a list of email addresses but got type "${value === null ? 'null' : typeof value}".`] });
-  }
-  if (value.length > MAX_ATTENDEES) {
-    throw new ApiError(400, { attendees: [`Ensure this field has no more than ${MAX_ATTENDEES} elements.`] });
-  }
-  const bad: Record<string, string[]> = {};
+export function distinctAttendees(emails: readonly string[]): string[] {
   const seen = new Set<string>();
-  const emails: string[] = [];
-  value.forEach((entry, index) => {
-    const email = typeof entry === 'string' ? entry.trim() : '';
-    if (!isValidEmail(email)) {
-      bad[String(index)] = ['Enter a valid email address.'];
-      return;
-    }
+  return emails.filter((email) => {
     const key = emailLookupKey(email);
-    if (!seen.has(key)) {
-      seen.add(key);
-      emails.push(email);
-    }
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
-  if (Object.keys(bad).length > 0) throw new ApiError(400, { attendees: bad });
-  return emails;
 }
-
-export type AdmissionDecision = { decision: 'join' | 'lobby'; reason: string };
 
 /** xxx-xxxx-xxx, lowercase letters: about 1.4e14 slugs. */
 export function generateSlug(): string {
@@ -158,22 +139,24 @@ export class RoomsService {
   }
 
   /**
-   * Replaces the attendee list, when the user is the room's owner or an administrator.
-   * Existence and permission are settled before the list is judged.
+   * The room (by id or slug) a user may change: 404 when it does not exist, 403 unless
+   * the user is its owner or an administrator. Settled before the change itself is judged.
    */
-  async setAttendeesAsUser(idOrSlug: string, userId: string, attendees: unknown): Promise<Room> {
+  async roomToUpdate(idOrSlug: string, userId: string): Promise<Room> {
     const { room, role } = await this.roomAndRole(idOrSlug, userId);
     if (role !== 'owner' && role !== 'administrator') throw detailError(403, FORBIDDEN);
-    return this.replaceAttendees(room, normalizeAttendees(attendees));
+    return room;
   }
 
-  /** Replaces the attendee list of any room (operator commands). */
-  async setAttendees(idOrSlug: string, attendees: unknown): Promise<Room> {
-    const room = await this.getRoom(idOrSlug);
-    return this.replaceAttendees(room, normalizeAttendees(attendees));
+  /** Replaces the attendee list of any room (operator commands): checked as the HTTP API checks it. */
+  async setAttendees(idOrSlug: string, attendees: readonly string[]): Promise<Room> {
+    const changes = checkInput(RoomUpdateSchema, { attendees });
+    return this.updateRoom(await this.getRoom(idOrSlug), changes);
   }
 
-  private async replaceAttendees(room: RoomRecord, emails: string[]): Promise<Room> {
+  /** Applies a validated change (a new attendee list) to a room. */
+  async updateRoom(room: RoomRecord, changes: RoomUpdate): Promise<Room> {
+    const emails = distinctAttendees(changes.attendees);
     const replaced = await this.db.transaction().execute((trx) => repo.replaceAttendees(trx, room.id, emails));
     if (!replaced) throw detailError(404, NOT_FOUND); // deleted meanwhile
     return { ...room, attendees: emails };
@@ -204,17 +187,18 @@ export class RoomsService {
    * any room; trusted rooms admit any authenticated user; restricted rooms admit an
    * authenticated user holding a role on the room. Everyone else waits in the lobby.
    */
-  async decideAdmission(idOrSlug: string, caller: { email: string | null; authenticated: boolean }): Promise<AdmissionDecision> {
+  async decideAdmission(idOrSlug: string, caller: AdmissionRequest): Promise<AdmissionDecision> {
+    const email = caller.email ?? null;
     const key = parseRoomKey(idOrSlug);
     const room = key && (await repo.findRoom(this.db, key));
     if (!room) throw detailError(404, NOT_FOUND);
     if (room.accessLevel === 'public') return { decision: 'join', reason: 'public_room' };
     if (!caller.authenticated) return { decision: 'lobby', reason: 'authentication_required' };
-    if (caller.email !== null && (await repo.isAttendee(this.db, room.id, caller.email))) {
+    if (email !== null && (await repo.isAttendee(this.db, room.id, email))) {
       return { decision: 'join', reason: 'attendee' };
     }
     if (room.accessLevel === 'trusted') return { decision: 'join', reason: 'authenticated_in_trusted_room' };
-    if (caller.email !== null && (await repo.roleOfEmail(this.db, room.id, caller.email)) !== undefined) {
+    if (email !== null && (await repo.roleOfEmail(this.db, room.id, email)) !== undefined) {
       return { decision: 'join', reason: 'member_of_restricted_room' };
     }
     return { decision: 'lobby', reason: 'not_invited' };

@@ -4,7 +4,7 @@
  * urlencoded(client_id) ":" urlencoded(client_secret)), never both at once.
  */
 import { oauthError, type ApiError } from '../errors.js';
-import { INVALID_CREDENTIALS, type TokenRequestFields } from './token.service.js';
+import { INVALID_CREDENTIALS } from './token.service.js';
 
 export const BASIC_CHALLENGE = 'Basic realm="meet-api", charset="UTF-8"';
 
@@ -22,14 +22,24 @@ function formDecode(value: string): string {
   }
 }
 
+/** The authentication scheme of an Authorization header and what follows it. */
+function splitScheme(authorization: string): { scheme: string; credentials: string } {
+  const trimmed = authorization.trim();
+  const space = trimmed.indexOf(' ');
+  if (space === -1) return { scheme: trimmed.toLowerCase(), credentials: '' };
+  return { scheme: trimmed.slice(0, space).toLowerCase(), credentials: trimmed.slice(space + 1).trim() };
+}
+
+/** Whether the client authenticates with HTTP Basic (a 401 then carries a Basic challenge, RFC 6749 §5.2). */
+export function usesBasic(authorization: string | undefined): boolean {
+  return authorization !== undefined && splitScheme(authorization).scheme === 'basic';
+}
+
 /** The client id and secret of a Basic header, or undefined when another scheme (or none) is used. */
 export function parseBasicCredentials(authorization: string | undefined): { clientId: string; secret: string } | undefined {
   if (authorization === undefined) return undefined;
-  const trimmed = authorization.trim();
-  const space = trimmed.indexOf(' ');
-  const scheme = space === -1 ? trimmed : trimmed.slice(0, space);
-  if (scheme.toLowerCase() !== 'basic') return undefined;
-  const encoded = space === -1 ? '' : trimmed.slice(space + 1).trim();
+  const { scheme, credentials: encoded } = splitScheme(authorization);
+  if (scheme !== 'basic') return undefined;
   if (!BASE64.test(encoded) || encoded.length % 4 !== 0) throw invalidBasic();
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
@@ -38,24 +48,21 @@ export function parseBasicCredentials(authorization: string | undefined): { clie
 }
 
 /**
- * The four token fields, with the client's credentials taken from whichever single
- * method it used. Two methods at once, or a body client_id that contradicts the header,
- * is refused before anything is looked up.
+ * The body's fields with the client's credentials taken from whichever single method it
+ * used. Two methods at once, or a body client_id that contradicts the header, is refused
+ * before anything is looked up. A body that is not an object is left as it is: validation
+ * refuses it first.
  */
-export function tokenRequestFields(
-  authorization: string | undefined,
-  body: Record<string, unknown>,
-): { fields: TokenRequestFields; usedBasic: boolean } {
+export function withBasicCredentials<Body>(authorization: string | undefined, body: Body): Body {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
   const basic = parseBasicCredentials(authorization);
-  if (!basic) return { fields: body, usedBasic: false };
-  if (body.client_secret !== undefined) {
+  if (!basic) return body;
+  const fields = body as Record<string, unknown>;
+  if (fields.client_secret !== undefined) {
     throw oauthError(400, 'Use one client authentication method: HTTP Basic or client_secret in the body, not both.');
   }
-  if (body.client_id !== undefined && String(body.client_id).trim() !== basic.clientId) {
+  if (fields.client_id !== undefined && String(fields.client_id).trim() !== basic.clientId) {
     throw oauthError(400, 'The client_id in the body does not match the Authorization header.');
   }
-  return {
-    fields: { ...body, client_id: basic.clientId, client_secret: basic.secret },
-    usedBasic: true,
-  };
+  return { ...fields, client_id: basic.clientId, client_secret: basic.secret } as Body;
 }

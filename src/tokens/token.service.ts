@@ -10,44 +10,14 @@ import type { UsersService } from '../users/users.service.js';
 import { ApiError, oauthError } from '../errors.js';
 import { emailDomain, isValidEmail } from '../validation.js';
 import type { JwtCodec } from './jwt.js';
-
-export interface TokenRequestFields {
-  client_id?: unknown;
-  client_secret?: unknown;
-  grant_type?: unknown;
-  scope?: unknown;
-}
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  scope?: string;
-}
-
-const FIELD_ORDER = ['client_id', 'client_secret', 'grant_type', 'scope'] as const;
-type FieldName = (typeof FIELD_ORDER)[number];
+import type { TokenRequest, TokenResponse } from './token.schemas.js';
 
 export const INVALID_CREDENTIALS = 'Invalid credentials';
-
-/** Each field as a trimmed, non-blank string, or a 400 with one key per bad field. */
-export function requireTokenFields(fields: TokenRequestFields): Record<FieldName, string> {
-  const values: Partial<Record<FieldName, string>> = {};
-  const problems: Record<string, string[]> = {};
-  for (const name of FIELD_ORDER) {
-    const value = fields[name];
-    if (value === undefined) problems[name] = ['This field is required.'];
-    else if (value === null) problems[name] = ['This field may not be null.'];
-    else if (typeof value !== 'string' && typeof value !== 'number') problems[name] = ['Not a valid string.'];
-    else {
-      const trimmed = String(value).trim();
-      if (trimmed === '') problems[name] = ['This field may not be blank.'];
-      else values[name] = trimmed;
-    }
-  }
-  if (Object.keys(problems).length > 0) throw new ApiError(400, problems);
-  return values as Record<FieldName, string>;
-}
+export const INACTIVE_APPLICATION = 'Application is inactive';
+export const INVALID_SCOPE = 'Scope should be a valid email address.';
+export const DOMAIN_NOT_ALLOWED = 'This application is not authorized for this email domain.';
+export const USER_NOT_FOUND = 'User not found.';
+export const GRANT_TYPE = 'client_credentials';
 
 export class TokenService {
   constructor(
@@ -58,10 +28,12 @@ export class TokenService {
     private readonly logger: Logger,
   ) {}
 
-  async issueToken(fields: TokenRequestFields): Promise<TokenResponse> {
-    const request = requireTokenFields(fields);
-
-    if (request.grant_type !== 'client_credentials') {
+  /**
+   * The fields have been checked against TokenRequestSchema already (present, text, not
+   * blank, trimmed). The grant type is checked here, after them, as the contract orders.
+   */
+  async issueToken(request: TokenRequest): Promise<TokenResponse> {
+    if (request.grant_type !== GRANT_TYPE) {
       throw new ApiError(400, { grant_type: [`"${request.grant_type}" is not a valid choice.`] });
     }
 
@@ -71,17 +43,17 @@ export class TokenService {
       this.logger.info({ event: 'token.denied', reason: 'invalid_credentials', client_id: request.client_id }, 'token refused');
       throw oauthError(401, INVALID_CREDENTIALS);
     }
-    if (!application.isActive) throw oauthError(401, 'Application is inactive');
+    if (!application.isActive) throw oauthError(401, INACTIVE_APPLICATION);
 
     const email = request.scope;
-    if (!isValidEmail(email)) throw oauthError(400, 'Scope should be a valid email address.');
+    if (!isValidEmail(email)) throw oauthError(400, INVALID_SCOPE);
 
     if (application.domains.length > 0 && !application.domains.includes(emailDomain(email))) {
-      throw oauthError(403, 'This application is not authorized for this email domain.');
+      throw oauthError(403, DOMAIN_NOT_ALLOWED);
     }
 
     const user = await this.users.findOrProvisionUser(email, this.config.allowUserCreation);
-    if (!user) throw oauthError(400, 'User not found.');
+    if (!user) throw oauthError(400, USER_NOT_FOUND);
 
     const accessToken = this.jwt.sign({ userId: user.id, clientId: application.clientId, scopes: application.scopes });
     const response: TokenResponse = {
