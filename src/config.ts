@@ -1,6 +1,6 @@
 /**
- * The environment, read once at start and frozen. Every variable of CONTRACT §1 (plus the
- * few operational ones documented in the README) is parsed here and nowhere else; a value
+ * The environment, read once at start and frozen. Every variable of the README's
+ * configuration table is parsed here and nowhere else; a value
  * that does not parse stops the process with a message naming the variable.
  */
 

@@ -1,4 +1,4 @@
-/** The scopes an application may be granted (CONTRACT §3), and parsing of operator input. */
+/** The scopes an application may be granted (README, "Command line"), and parsing of operator input. */
 import { ApiError } from './errors.js';
 
 export const KNOWN_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create', 'rooms:update', 'rooms:delete'] as const;

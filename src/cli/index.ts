@@ -1,5 +1,5 @@
 /**
- * meet-api: the operator's command line (CONTRACT §3). Each command is a thin shell over
+ * meet-api: the operator's command line (README, "Command line"). Each command is a thin shell over
  * the same services the HTTP API uses; it opens the database named by DATABASE_URL,
  * creates the schema if needed, does one thing, and prints the result (exactly one JSON
  * document with --json). Errors go to stderr with a non-zero exit.

@@ -1,4 +1,4 @@
-/** Page-number pagination of the rooms list (CONTRACT §2.3). */
+/** Page-number pagination of the rooms list (docs/api.md, "Rooms"). */
 export const FIRST_PAGE = 1;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

@@ -1,5 +1,5 @@
 /**
- * Who is calling the rooms API: the bearer checks of CONTRACT §2.2, in its order, each
+ * Who is calling the rooms API: the bearer checks of docs/api.md ("Authentication on /rooms"), in their order, each
  * with its own message. The application and the user are read on every request (in one
  * query), so deactivating either cuts its tokens off at once.
  */

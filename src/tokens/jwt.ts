@@ -1,5 +1,5 @@
 /**
- * Signing and verifying the delegation JWT (CONTRACT §2.1 claims, §2.2 checks 3 to 5).
+ * Signing and verifying the delegation JWT (docs/api.md: the token's claims, and bearer checks 3 to 5).
  * The algorithm is pinned to the configured one, so `none` and algorithm confusion are
  * refused before any claim is read.
  *

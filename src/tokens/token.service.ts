@@ -1,6 +1,6 @@
 /**
- * The token endpoint's rules (CONTRACT §2.1), as a list of named checks in the contract's
- * order. Client authentication has already been unpacked by client-auth.ts: this service
+ * The token endpoint's rules (docs/api.md, "Token endpoint"), as a list of named
+ * checks in their order. Client authentication has already been unpacked by client-auth.ts: this service
  * only sees the four fields, whatever the transport.
  */
 import type { Logger } from 'pino';
