@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -235,12 +236,10 @@ async function main() {
   process.stderr.write(`bench: ${info.cpu_model}, ${info.nproc} CPU, node ${info.node}, load average ${info.loadavg_at_start.join(' ')}; ${info.pinning}; code ${info.code}\n`);
 
   // The server's environment: what the operator would set, nothing inherited that could
-  // change its behaviour (base URL, telephony, workers, ...).
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !/^(APPLICATION_|ROOM_|DATABASE_|WORKERS$|PORT$|HOST$|LOG_LEVEL$|NODE_ENV$|TRUST_PROXY$|BODY_LIMIT_BYTES$|INTERNAL_API_TOKEN$)/.test(key),
-    ),
-  );
+  // change its behaviour (base URL, telephony, workers, ...): none of the variables the
+  // configuration reads, listed by the built configuration module itself.
+  const { CONFIG_VARIABLES } = await import(pathToFileURL(path.join(root, 'dist/config.js')).href);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONFIG_VARIABLES.includes(key)));
   if (args.store === 'postgres') {
     env.DATABASE_URL = process.env.DATABASE_URL;
     if (process.env.DATABASE_POOL_MAX) env.DATABASE_POOL_MAX = process.env.DATABASE_POOL_MAX;

@@ -53,23 +53,63 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Every environment variable loadConfig reads. The readers below accept only these names,
+ * so reading a new variable does not compile until it is listed here; tests and tools that
+ * start the server in a child process use the list to keep the caller's shell out of it.
+ */
+export const CONFIG_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'NODE_ENV',
+  'APPLICATION_JWT_SECRET_KEY',
+  'APPLICATION_JWT_ALG',
+  'APPLICATION_JWT_ISSUER',
+  'APPLICATION_JWT_AUDIENCE',
+  'APPLICATION_JWT_EXPIRATION_SECONDS',
+  'APPLICATION_JWT_TOKEN_TYPE',
+  'APPLICATION_BASE_URL',
+  'APPLICATION_ALLOW_USER_CREATION',
+  'APPLICATION_CLIENT_ID_LENGTH',
+  'APPLICATION_CLIENT_SECRET_LENGTH',
+  'ROOM_TELEPHONY_ENABLED',
+  'ROOM_TELEPHONY_PIN_LENGTH',
+  'ROOM_TELEPHONY_PIN_MAX_RETRIES',
+  'ROOM_TELEPHONY_PHONE_NUMBER',
+  'ROOM_TELEPHONY_DEFAULT_COUNTRY',
+  'LOG_LEVEL',
+  'TRUST_PROXY',
+  'BODY_LIMIT_BYTES',
+  'WORKERS',
+  'INTERNAL_API_TOKEN',
+] as const;
+
+export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
+
 const MIN_PRODUCTION_KEY_BYTES = 32;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
 
-/** The value, or undefined when unset or blank (an empty variable means "use the default"). */
-function raw(env: Env, name: string): string | undefined {
+/**
+ * The value, or undefined when unset or blank (an empty variable means "use the default").
+ * The one place that reads `env`: every other reader goes through it, so CONFIG_VARIABLES
+ * (its parameter's type) names everything loadConfig can read.
+ */
+function raw(env: Env, name: ConfigVariable): string | undefined {
   const value = env[name];
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
-function text(env: Env, name: string, fallback: string): string {
+function text(env: Env, name: ConfigVariable, fallback: string): string {
   return raw(env, name) ?? fallback;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+function bool(env: Env, name: ConfigVariable, fallback: boolean): boolean {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const lowered = value.toLowerCase();
@@ -78,7 +118,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `expected true/false/1/0/yes/no, got "${value}"`);
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+function int(env: Env, name: ConfigVariable, fallback: number, min: number, max: number): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new ConfigError(name, `expected an integer, got "${value}"`);

@@ -6,7 +6,7 @@
  * differs from a valid token in exactly the way the case names.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import {
   ALL_SCOPES,
@@ -15,7 +15,7 @@ import {
   call,
   createClient,
   getToken,
-  startTestServer,
+  useServer,
   type CallResult,
   type Client,
   type TestServer,
@@ -298,14 +298,13 @@ const ORDER_CASES: Case[] = [
 ];
 
 describe('bearer authentication: every row of §2.2 on every rooms route', () => {
+  const server = useServer();
   let ctx: Context;
   let roomsBefore: number;
   beforeAll(async () => {
-    const server = await startTestServer();
     ctx = await prepare(server);
     roomsBefore = await roomCount(server);
   });
-  afterAll(async () => ctx.server.close());
 
   for (const route of ROUTES) {
     describe(route.name, () => {
@@ -357,12 +356,11 @@ describe('bearer authentication: every row of §2.2 on every rooms route', () =>
 });
 
 describe('bearer authentication with APPLICATION_JWT_AUDIENCE set', () => {
+  const server = useServer({ APPLICATION_JWT_AUDIENCE: 'meet' });
   let ctx: Context;
   beforeAll(async () => {
-    const server = await startTestServer({ APPLICATION_JWT_AUDIENCE: 'meet' });
     ctx = await prepare(server);
   });
-  afterAll(async () => ctx.server.close());
 
   const cases: Case[] = [
     { row: 5, name: 'no aud', detail: INVALID, authorization: async (c) => bearer(await sign(claims(c))) },
@@ -404,11 +402,7 @@ describe('bearer authentication with APPLICATION_JWT_AUDIENCE set', () => {
 });
 
 describe('bearer authentication: deactivation cuts tokens off at once, reactivation restores them', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   for (const route of ROUTES) {
     it(`${route.name}: application off, on; user off, on`, async () => {
@@ -445,13 +439,12 @@ describe('bearer authentication: deactivation cuts tokens off at once, reactivat
 });
 
 describe('bearer authentication: scopes', () => {
+  const server = useServer();
   let ctx: Context;
   const email = 'subject@example.com';
   beforeAll(async () => {
-    const server = await startTestServer();
     ctx = await prepare(server);
   });
-  afterAll(async () => ctx.server.close());
 
   /** A real token from an application holding these scopes, for the context's user. */
   async function issued(scopes: string[]): Promise<{ client: Client; token: string }> {

@@ -1,6 +1,6 @@
 /**
  * CONTRACT §3: the `meet-api` command as operators run it, `node bin/meet-api.js ...` in a
- * child process, configured by its environment (DATABASE_URL from freshDatabaseUrl(), so
+ * child process, configured by its environment (DATABASE_URL from useFreshDatabase(), so
  * SQLite or PostgreSQL like the rest of the suite). Every command, its --json document,
  * its refusals (non-zero exit, a message on stderr, nothing on stdout, nothing written),
  * and what it does seen from the outside: the real server, run as a second child process
@@ -11,7 +11,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import SQLite from 'better-sqlite3';
-import { API, TEST_STORE, call, freshDatabaseUrl, type CallResult, type FreshDatabase } from './helpers.js';
+import { API, TEST_STORE, call, childEnv, freePort, useFreshDatabase, type CallResult } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'meet-api.js');
@@ -33,37 +32,6 @@ const APP_KEYS = ['client_id', 'client_secret', 'domains', 'id', 'is_active', 'n
 const APP_KEYS_WITHOUT_SECRET = APP_KEYS.filter((k) => k !== 'client_secret');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ALNUM = (n: number) => new RegExp(`^[A-Za-z0-9]{${n}}$`);
-
-/** CONTRACT §1 variables (and NODE_ENV): never inherited from the shell running the tests. */
-const CONTRACT_VARIABLES = [
-  'PORT',
-  'HOST',
-  'DATABASE_URL',
-  'APPLICATION_JWT_SECRET_KEY',
-  'APPLICATION_JWT_ALG',
-  'APPLICATION_JWT_ISSUER',
-  'APPLICATION_JWT_AUDIENCE',
-  'APPLICATION_JWT_EXPIRATION_SECONDS',
-  'APPLICATION_JWT_TOKEN_TYPE',
-  'APPLICATION_BASE_URL',
-  'APPLICATION_ALLOW_USER_CREATION',
-  'APPLICATION_CLIENT_ID_LENGTH',
-  'APPLICATION_CLIENT_SECRET_LENGTH',
-  'ROOM_TELEPHONY_ENABLED',
-  'ROOM_TELEPHONY_PIN_LENGTH',
-  'ROOM_TELEPHONY_PIN_MAX_RETRIES',
-  'ROOM_TELEPHONY_PHONE_NUMBER',
-  'ROOM_TELEPHONY_DEFAULT_COUNTRY',
-  'LOG_LEVEL',
-  'NODE_ENV',
-  'WORKERS',
-];
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!CONTRACT_VARIABLES.includes(name)) env[name] = value;
-  return { ...env, NODE_ENV: 'test', ...extra };
-}
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-cli-'));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -109,18 +77,6 @@ function expectRefused(run: Run, ...mentions: string[]): void {
   expect(run.stderr.trim(), describeRun(run)).not.toBe('');
   expect(run.stderr, 'a message, not a stack trace').not.toMatch(/\n\s+at .*:\d+:\d+/);
   for (const mention of mentions) expect(run.stderr).toContain(mention);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 interface ServerChild {
@@ -179,16 +135,12 @@ function requestToken(server: Pick<ServerChild, 'origin'>, clientId: string, sec
 }
 
 describe('meet-api on a database of its own', () => {
-  let db: FreshDatabase;
+  const db = useFreshDatabase();
   let env: Record<string, string>;
   const run = (...args: string[]) => meetApi(env, ...args);
 
-  beforeAll(async () => {
-    db = await freshDatabaseUrl();
+  beforeAll(() => {
     env = { DATABASE_URL: db.url, APPLICATION_JWT_SECRET_KEY: KEY };
-  });
-  afterAll(async () => {
-    await db.drop();
   });
 
   it('migrate creates the schema on an empty database, and runs again without harm', async () => {
@@ -224,7 +176,7 @@ describe('meet-api on a database of its own', () => {
 });
 
 describe('meet-api and the server on one database', () => {
-  let db: FreshDatabase;
+  const db = useFreshDatabase();
   let env: Record<string, string>;
   let server: ServerChild;
   /** An application with the scopes the rooms API needs. */
@@ -232,7 +184,6 @@ describe('meet-api and the server on one database', () => {
   const run = (...args: string[]) => meetApi(env, ...args);
 
   beforeAll(async () => {
-    db = await freshDatabaseUrl();
     env = {
       DATABASE_URL: db.url,
       APPLICATION_JWT_SECRET_KEY: KEY,
@@ -250,10 +201,7 @@ describe('meet-api and the server on one database', () => {
     ]);
     helper = parsed(app as Run);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await db.drop();
-  });
+  afterAll(async () => server?.stop());
 
   /** A new application with every scope the rooms API needs; its clear secret. */
   async function newApp(...extra: string[]): Promise<{ client_id: string; client_secret: string; [key: string]: unknown }> {
@@ -562,16 +510,12 @@ describe('meet-api and the server on one database', () => {
 });
 
 describe.runIf(TEST_STORE === 'sqlite')('meet-api opening a SQLite file another process has locked', () => {
-  let db: FreshDatabase;
+  const db = useFreshDatabase();
   let file: string;
 
   beforeAll(async () => {
-    db = await freshDatabaseUrl();
     file = db.url.slice('sqlite:'.length);
     expect((await meetApi({ DATABASE_URL: db.url }, 'migrate')).code).toBe(0);
-  });
-  afterAll(async () => {
-    await db.drop();
   });
 
   /**

@@ -3,8 +3,8 @@
  * never make two of what must be one; slug and PIN retries stay invisible to the caller.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, createClient, getToken, startTestServer, userWithToken, type TestServer } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API, call, createClient, getToken, useServer, userWithToken, type TestServer } from './helpers.js';
 
 const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 const TOKEN = `${API}/application/token/`;
@@ -21,11 +21,7 @@ async function usersWithEmail(server: TestServer, email: string) {
 }
 
 describe('100 parallel room creations for one user', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('all answer 201, with 100 distinct slugs and PINs and 100 owner accesses', async () => {
     const { user, client, token } = await userWithToken(server);
@@ -66,11 +62,7 @@ describe('100 parallel room creations for one user', () => {
 });
 
 describe('parallel first token requests for an unknown email (APPLICATION_ALLOW_USER_CREATION=true)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ APPLICATION_ALLOW_USER_CREATION: 'true' });
-  });
-  afterAll(async () => server.close());
+  const server = useServer({ APPLICATION_ALLOW_USER_CREATION: 'true' });
 
   async function parallelTokens(emails: string[]) {
     const client = await createClient(server);
@@ -133,11 +125,7 @@ describe('parallel first token requests for an unknown email (APPLICATION_ALLOW_
 });
 
 describe('PIN collisions with ROOM_TELEPHONY_PIN_LENGTH=4 are retried invisibly', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ ROOM_TELEPHONY_PIN_LENGTH: '4', ROOM_TELEPHONY_ENABLED: 'true' });
-  });
-  afterAll(async () => server.close());
+  const server = useServer({ ROOM_TELEPHONY_PIN_LENGTH: '4', ROOM_TELEPHONY_ENABLED: 'true' });
 
   it('200 rooms created in parallel: all 201, 200 distinct 4-digit PINs', async () => {
     const { token } = await userWithToken(server);
@@ -155,10 +143,9 @@ describe('PIN collisions with ROOM_TELEPHONY_PIN_LENGTH=4 are retried invisibly'
 });
 
 describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retries)', () => {
-  let server: TestServer;
+  const server = useServer({ ROOM_TELEPHONY_PIN_LENGTH: '4', ROOM_TELEPHONY_PIN_MAX_RETRIES: '50' });
   const taken = new Set<string>();
   beforeAll(async () => {
-    server = await startTestServer({ ROOM_TELEPHONY_PIN_LENGTH: '4', ROOM_TELEPHONY_PIN_MAX_RETRIES: '50' });
     // Every even PIN is already in use: about one draw in two collides.
     const now = new Date().toISOString();
     const rows = [];
@@ -171,7 +158,6 @@ describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retr
       await server.database.db.insertInto('rooms').values(rows.slice(i, i + 1000)).execute();
     }
   });
-  afterAll(async () => server.close());
 
   it('100 rooms created in parallel: all 201, each with a free PIN, none reused', async () => {
     const { token } = await userWithToken(server);

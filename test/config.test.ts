@@ -6,7 +6,7 @@
  * variable. Production requires a signing key of at least 32 bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
 
 const STRONG_KEY = 'k'.repeat(32);
 
@@ -245,5 +245,34 @@ describe('APPLICATION_BASE_URL', () => {
 
   it('is kept as given when it has no trailing slash', () => {
     expect(loadConfig({ APPLICATION_BASE_URL: 'https://meet.example.org/app' }).baseUrl).toBe('https://meet.example.org/app');
+  });
+});
+
+describe('CONFIG_VARIABLES', () => {
+  /** The names loadConfig looks up in this environment, recorded through a proxy. */
+  function variablesRead(env: Record<string, string>): string[] {
+    const read = new Set<string>();
+    const recorder = new Proxy(env, {
+      get(target, name) {
+        if (typeof name === 'string') read.add(name);
+        return Reflect.get(target, name);
+      },
+      has(target, name) {
+        if (typeof name === 'string') read.add(name);
+        return Reflect.has(target, name);
+      },
+      // Listing the environment would let loadConfig read names no list can foresee.
+      ownKeys() {
+        throw new Error('loadConfig enumerated the environment');
+      },
+    });
+    loadConfig(recorder);
+    return [...read].sort();
+  }
+
+  it('names exactly the variables loadConfig reads, with defaults and with the production and telephony branches taken', () => {
+    const listed = [...CONFIG_VARIABLES].sort();
+    expect(variablesRead({})).toEqual(listed);
+    expect(variablesRead({ NODE_ENV: 'production', APPLICATION_JWT_SECRET_KEY: STRONG_KEY, ROOM_TELEPHONY_ENABLED: 'true' })).toEqual(listed);
   });
 });

@@ -2,17 +2,21 @@
  * Test support: the production server (buildApp over a migrated database) listening on a
  * real port, on a fresh store per call: a temporary SQLite file, or, when
  * TEST_DATABASE_URL names a PostgreSQL server, a database created for the test and
- * dropped after it. Nothing of ours is mocked.
+ * dropped after it. Nothing of ours is mocked. A describe block takes its own with
+ * useServer() (and useFreshDatabase() for servers sharing one database); tests of the built
+ * server or CLI run as child processes take their environment from childEnv().
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { loadConfig, type Config } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
@@ -114,6 +118,79 @@ export async function startTestServer(
       await fresh.drop();
     },
   };
+}
+
+/**
+ * Something a describe block sets up once in beforeAll and tears down in afterAll, handed
+ * out at once as a stand-in that forwards every property to it: tests, helpers and later
+ * hooks use it as the thing itself. Later fixtures are torn down first (vitest runs afterAll
+ * hooks in reverse), so one may build on another.
+ */
+function useFixture<T extends object>(what: string, setUp: () => Promise<T>, tearDown: (value: T) => Promise<void>): T {
+  let current: T | undefined;
+  beforeAll(async () => {
+    current = await setUp();
+  });
+  afterAll(async () => {
+    // After a failed setUp there is nothing to tear down, and the failure is already reported.
+    if (current !== undefined) await tearDown(current);
+    current = undefined;
+  });
+  const ready = (): T => {
+    if (current === undefined) throw new Error(`${what} exists from beforeAll to afterAll: use it in a hook or a test, not in the describe body`);
+    return current;
+  };
+  return new Proxy({} as T, {
+    get: (_target, key) => Reflect.get(ready(), key),
+    set: (_target, key, value) => Reflect.set(ready(), key, value),
+    has: (_target, key) => Reflect.has(ready(), key),
+    ownKeys: () => Reflect.ownKeys(ready()),
+    getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(ready(), key),
+  });
+}
+
+/**
+ * A server for the calling describe block: started (as startTestServer) before its tests,
+ * closed after them. `databaseUrl`, to join an existing database, is asked for when the
+ * server starts, so it may name one that an earlier fixture or beforeAll created.
+ */
+export function useServer(env: Record<string, string> = {}, options: { databaseUrl?: () => string } = {}): TestServer {
+  return useFixture(
+    'the test server',
+    () => startTestServer(env, { databaseUrl: options.databaseUrl?.() }),
+    (server) => server.close(),
+  );
+}
+
+/** A fresh database for the calling describe block, dropped after its tests (and after servers started later on it). */
+export function useFreshDatabase(): FreshDatabase {
+  return useFixture('the fresh database', freshDatabaseUrl, (database) => database.drop());
+}
+
+const configVariables = new Set<string>(CONFIG_VARIABLES);
+
+/**
+ * The environment of a server or CLI child process: this process's environment without any
+ * configuration variable (the shell running the tests must not change what they see),
+ * NODE_ENV=test, then `extra`.
+ */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!configVariables.has(name)) env[name] = value;
+  return { ...env, NODE_ENV: 'test', ...extra };
+}
+
+/** A port nobody listens on right now, for a child process to listen on. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 export interface CallOptions {

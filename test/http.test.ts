@@ -2,8 +2,8 @@
  * CONTRACT §2 and §2.4: routing conventions over a real port. Both slash forms answer
  * directly, unknown routes and wrong methods answer JSON, and the operations endpoints.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, startTestServer, userWithToken, type Client, type TestServer } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API, call, useServer, userWithToken, type Client, type TestServer } from './helpers.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -44,18 +44,16 @@ function allowOf(answer: Answer): string[] {
 }
 
 describe('every route answers with and without its trailing slash, directly', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   let client: Client;
   let email: string;
   beforeAll(async () => {
-    server = await startTestServer();
     const subject = await userWithToken(server);
     token = subject.token;
     client = subject.client;
     email = subject.user.email;
   });
-  afterAll(async () => server.close());
 
   for (const suffix of ['/', '']) {
     const form = suffix === '/' ? 'with' : 'without';
@@ -119,16 +117,14 @@ describe('every route answers with and without its trailing slash, directly', ()
 });
 
 describe('unknown routes and methods', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   let roomId: string;
   beforeAll(async () => {
-    server = await startTestServer();
     ({ token } = await userWithToken(server));
     const created = await call(server, 'POST', `${API}/rooms/`, { token });
     roomId = created.json.id;
   });
-  afterAll(async () => server.close());
 
   it('answers 404 {"detail": "Not found."} in JSON for unknown routes', async () => {
     const paths = [
@@ -204,13 +200,11 @@ describe('unknown routes and methods', () => {
 });
 
 describe('all answers are JSON', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer();
     ({ token } = await userWithToken(server));
   });
-  afterAll(async () => server.close());
 
   it('success and error answers of every route carry application/json; charset=utf-8', async () => {
     const created = await direct(server, 'POST', `${API}/rooms/`, { token });
@@ -241,11 +235,7 @@ describe('all answers are JSON', () => {
 });
 
 describe('operations endpoints', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('GET /healthz answers 200 JSON', async () => {
     const answer = await direct(server, 'GET', '/healthz');

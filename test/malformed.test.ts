@@ -4,8 +4,8 @@
  * go over a raw socket.
  */
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { API, call, startTestServer, userWithToken, type Client, type TestServer } from './helpers.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { API, call, useServer, userWithToken, type Client, type TestServer } from './helpers.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -155,7 +155,7 @@ async function rowCounts(server: TestServer) {
 }
 
 describe('malformed input: always a 4xx JSON answer, never a 5xx, never a write', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   let client: Client;
   let email: string;
@@ -166,13 +166,11 @@ describe('malformed input: always a 4xx JSON answer, never a 5xx, never a write'
   const TOKEN = `${API}/application/token/`;
 
   beforeAll(async () => {
-    server = await startTestServer();
     const subject = await userWithToken(server, 'ada@example.com');
     token = subject.token;
     client = subject.client;
     email = subject.user.email;
   });
-  afterAll(async () => server.close());
 
   beforeEach(async () => {
     before = await rowCounts(server);

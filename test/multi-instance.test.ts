@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { API, call, createClient, freshDatabaseUrl, getToken, startTestServer, type FreshDatabase, type TestServer } from './helpers.js';
+import { API, call, createClient, freshDatabaseUrl, getToken, useFreshDatabase, useServer } from './helpers.js';
 
 describe('several instances on one database behave as one service', () => {
-  let shared: FreshDatabase;
-  let a: TestServer;
-  let b: TestServer;
-
-  beforeAll(async () => {
-    shared = await freshDatabaseUrl();
-    a = await startTestServer({}, { databaseUrl: shared.url });
-    b = await startTestServer({}, { databaseUrl: shared.url });
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-    await shared.drop();
-  });
+  const shared = useFreshDatabase();
+  const a = useServer({}, { databaseUrl: () => shared.url });
+  const b = useServer({}, { databaseUrl: () => shared.url });
 
   it('a room created through one instance is listed and retrieved through the other', async () => {
     await a.services.users.createUser({ email: 'grace@example.com' });

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, TEST_STORE, call, createClient, freshDatabaseUrl, getToken, startTestServer, type FreshDatabase, type TestServer } from './helpers.js';
+import { API, TEST_STORE, call, createClient, getToken, useFreshDatabase, useServer } from './helpers.js';
 
 class Relay {
   private server: net.Server | undefined;
@@ -38,26 +38,29 @@ class Relay {
 }
 
 describe.skipIf(TEST_STORE !== 'postgres')('PostgreSQL outage', () => {
-  let fresh: FreshDatabase;
+  const fresh = useFreshDatabase();
   let relay: Relay;
-  let server: TestServer;
-  let token: string;
-
   beforeAll(async () => {
-    fresh = await freshDatabaseUrl();
     const real = new URL(fresh.url);
     relay = new Relay({ host: real.hostname, port: Number(real.port || 5432) });
     await relay.start();
-    const relayed = new URL(fresh.url);
-    relayed.port = String(relay.port);
-    server = await startTestServer({ DATABASE_STATEMENT_TIMEOUT_MS: '1000' }, { databaseUrl: relayed.toString() });
-    await server.services.users.createUser({ email: 'ada@example.com' });
-    token = await getToken(server, await createClient(server), 'ada@example.com');
   });
   afterAll(async () => {
-    await server.close();
-    await relay.stop().catch(() => {});
-    await fresh.drop();
+    await relay?.stop().catch(() => {});
+  });
+
+  // The server reaches the database through the relay, so the test can cut it off.
+  const server = useServer({ DATABASE_STATEMENT_TIMEOUT_MS: '1000' }, {
+    databaseUrl: () => {
+      const relayed = new URL(fresh.url);
+      relayed.port = String(relay.port);
+      return relayed.toString();
+    },
+  });
+  let token: string;
+  beforeAll(async () => {
+    await server.services.users.createUser({ email: 'ada@example.com' });
+    token = await getToken(server, await createClient(server), 'ada@example.com');
   });
 
   it('answers 503 JSON while the database is unreachable, then recovers by itself', async () => {

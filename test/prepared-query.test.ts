@@ -3,20 +3,18 @@
  * placeholders' slots: checked on the real store (SQLite, or PostgreSQL when
  * TEST_DATABASE_URL is set), against the same query built by Kysely each time.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PreparedQuery } from '../src/db/prepared-query.js';
-import { TEST_STORE, startTestServer, type TestServer } from './helpers.js';
+import { TEST_STORE, useServer } from './helpers.js';
 
 describe('PreparedQuery', () => {
-  let server: TestServer;
+  const server = useServer();
   const emails = ['ada@example.com', 'bob@example.com', 'cy@example.com', 'dee@example.com'];
 
   beforeAll(async () => {
-    server = await startTestServer();
     for (const email of emails) await server.services.users.createUser({ email });
     await server.services.users.setUserActive('cy@example.com', false);
   });
-  afterAll(async () => server.close());
 
   it('binds each call its own values, keeps the constants, and compiles once per database', async () => {
     let builds = 0;

@@ -1,13 +1,9 @@
 /** Bugs found in review, each with the test that would have caught it. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, createClient, startTestServer, userWithToken, type TestServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { API, call, createClient, useServer, userWithToken } from './helpers.js';
 
 describe('review regressions', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('a NUL byte in client_id is an unknown client (401), never a database error', async () => {
     await server.services.users.createUser({ email: 'nul@example.com' });

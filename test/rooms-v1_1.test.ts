@@ -1,6 +1,6 @@
 /** v1.1: attendees (PATCH), deletion (DELETE), lookup by slug, and the admission decision. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, createClient, getToken, startTestServer, type Client, type TestServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { API, call, createClient, getToken, startTestServer, useServer, type Client, type TestServer } from './helpers.js';
 
 const V11_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create', 'rooms:update', 'rooms:delete'];
 const INTERNAL_TOKEN = 'internal-token-0123456789abcdefghijklmnop';
@@ -19,11 +19,7 @@ async function createRoom(server: TestServer, token: string) {
 }
 
 describe('attendees', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('every room answer shows attendees, [] when none', async () => {
     const owner = await actor(server);
@@ -142,11 +138,7 @@ describe('attendees', () => {
 });
 
 describe('deletion', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('the owner, through the creating application, deletes: 204, no body, gone at once, audited', async () => {
     const owner = await actor(server);
@@ -211,11 +203,7 @@ describe('deletion', () => {
 });
 
 describe('lookup by slug', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('retrieves by slug with the same permissions, and filters the list', async () => {
     const owner = await actor(server);
@@ -238,7 +226,7 @@ describe('lookup by slug', () => {
 });
 
 describe('admission decision (internal API)', () => {
-  let server: TestServer;
+  const server = useServer({ INTERNAL_API_TOKEN: INTERNAL_TOKEN });
   /** token null: no Authorization header at all. */
   const admission = (idOrSlug: string, body: unknown, token: string | null = INTERNAL_TOKEN) =>
     call(server, 'POST', `/internal-api/v1.0/rooms/${idOrSlug}/admission`, {
@@ -246,10 +234,6 @@ describe('admission decision (internal API)', () => {
       ...(token === null ? {} : { headers: { authorization: `Bearer ${token}` } }),
     });
 
-  beforeAll(async () => {
-    server = await startTestServer({ INTERNAL_API_TOKEN: INTERNAL_TOKEN });
-  });
-  afterAll(async () => server.close());
 
   it('refuses a missing or wrong secret', async () => {
     const owner = await actor(server);

@@ -2,8 +2,8 @@
  * CONTRACT §2.3: the rooms API over a real port. The shape of a room (and what it must
  * never show), creation, retrieval by role, and the paginated list.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, freshDatabaseUrl, startTestServer, userWithToken, type FreshDatabase, type TestServer } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API, call, useFreshDatabase, useServer, userWithToken, type TestServer } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
@@ -56,13 +56,11 @@ async function walkPages(server: TestServer, token: string, pageSize: number): P
 }
 
 describe('room shape with the defaults (no APPLICATION_BASE_URL, telephony off)', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer();
     ({ token } = await userWithToken(server));
   });
-  afterAll(async () => server.close());
 
   it('create, retrieve and list show exactly id, slug, access_level and (v1.1) attendees', async () => {
     const created = await call(server, 'POST', `${API}/rooms/`, { token });
@@ -113,17 +111,15 @@ describe('room shape with the defaults (no APPLICATION_BASE_URL, telephony off)'
 });
 
 describe('room shape with APPLICATION_BASE_URL ending in "/" and telephony on (PIN length 6, no phone number)', () => {
-  let server: TestServer;
+  const server = useServer({
+    APPLICATION_BASE_URL: 'https://meet.example.org/',
+    ROOM_TELEPHONY_ENABLED: 'true',
+    ROOM_TELEPHONY_PIN_LENGTH: '6',
+  });
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer({
-      APPLICATION_BASE_URL: 'https://meet.example.org/',
-      ROOM_TELEPHONY_ENABLED: 'true',
-      ROOM_TELEPHONY_PIN_LENGTH: '6',
-    });
     ({ token } = await userWithToken(server));
   });
-  afterAll(async () => server.close());
 
   it('adds url (no double slash) and telephony {enabled, pin_code, phone_number: null, default_country: "US"}', async () => {
     const created = await call(server, 'POST', `${API}/rooms/`, { token });
@@ -156,19 +152,17 @@ describe('room shape with APPLICATION_BASE_URL ending in "/" and telephony on (P
 });
 
 describe('room shape with a base URL carrying a path, and telephony with a phone number and country', () => {
-  let server: TestServer;
+  const server = useServer({
+    APPLICATION_BASE_URL: 'https://visio.example.org/meet',
+    ROOM_TELEPHONY_ENABLED: 'YES',
+    ROOM_TELEPHONY_PIN_LENGTH: '4',
+    ROOM_TELEPHONY_PHONE_NUMBER: '+1-555-0100',
+    ROOM_TELEPHONY_DEFAULT_COUNTRY: 'FR',
+  });
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer({
-      APPLICATION_BASE_URL: 'https://visio.example.org/meet',
-      ROOM_TELEPHONY_ENABLED: 'YES',
-      ROOM_TELEPHONY_PIN_LENGTH: '4',
-      ROOM_TELEPHONY_PHONE_NUMBER: '+1-555-0100',
-      ROOM_TELEPHONY_DEFAULT_COUNTRY: 'FR',
-    });
     ({ token } = await userWithToken(server));
   });
-  afterAll(async () => server.close());
 
   it('url is <base>/<slug> and telephony shows the configured number and country', async () => {
     const room = await createRoom(server, token);
@@ -182,17 +176,15 @@ describe('room shape with a base URL carrying a path, and telephony with a phone
 });
 
 describe('room shape with a base URL set and telephony explicitly off', () => {
-  let server: TestServer;
+  const server = useServer({
+    APPLICATION_BASE_URL: 'http://localhost:3000//',
+    ROOM_TELEPHONY_ENABLED: 'false',
+    ROOM_TELEPHONY_PHONE_NUMBER: '+1-555-0100',
+  });
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer({
-      APPLICATION_BASE_URL: 'http://localhost:3000//',
-      ROOM_TELEPHONY_ENABLED: 'false',
-      ROOM_TELEPHONY_PHONE_NUMBER: '+1-555-0100',
-    });
     ({ token } = await userWithToken(server));
   });
-  afterAll(async () => server.close());
 
   it('shows url but no telephony', async () => {
     const room = await createRoom(server, token);
@@ -205,19 +197,9 @@ describe('room shape with a base URL set and telephony explicitly off', () => {
 });
 
 describe('turning telephony on later shows a PIN for rooms created while it was off', () => {
-  let shared: FreshDatabase;
-  let off: TestServer;
-  let on: TestServer;
-  beforeAll(async () => {
-    shared = await freshDatabaseUrl();
-    off = await startTestServer({}, { databaseUrl: shared.url });
-    on = await startTestServer({ ROOM_TELEPHONY_ENABLED: '1' }, { databaseUrl: shared.url });
-  });
-  afterAll(async () => {
-    await off.close();
-    await on.close();
-    await shared.drop();
-  });
+  const shared = useFreshDatabase();
+  const off = useServer({}, { databaseUrl: () => shared.url });
+  const on = useServer({ ROOM_TELEPHONY_ENABLED: '1' }, { databaseUrl: () => shared.url });
 
   it('the room created without telephony has a 10-digit PIN once telephony is enabled', async () => {
     const { token } = await userWithToken(off);
@@ -234,18 +216,16 @@ describe('turning telephony on later shows a PIN for rooms created while it was 
 });
 
 describe('POST /rooms/', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   let userId: string;
   let clientId: string;
   beforeAll(async () => {
-    server = await startTestServer();
     const subject = await userWithToken(server);
     token = subject.token;
     userId = subject.user.id;
     clientId = subject.client.clientId;
   });
-  afterAll(async () => server.close());
 
   // The exact set of fields is the shape tests' business (above); here, what creation did.
   async function expectCreated(result: Awaited<ReturnType<typeof call>>) {
@@ -358,17 +338,15 @@ describe('POST /rooms/', () => {
 });
 
 describe('GET /rooms/{id}/', () => {
-  let server: TestServer;
+  const server = useServer();
   let owner: Awaited<ReturnType<typeof userWithToken>>;
   let other: Awaited<ReturnType<typeof userWithToken>>;
   let room: RoomJson;
   beforeAll(async () => {
-    server = await startTestServer();
     owner = await userWithToken(server);
     other = await userWithToken(server);
     room = await createRoom(server, owner.token);
   });
-  afterAll(async () => server.close());
 
   it('answers 200 with the room for its owner', async () => {
     const result = await call(server, 'GET', `${API}/rooms/${room.id}/`, { token: owner.token });
@@ -430,11 +408,7 @@ describe('GET /rooms/{id}/', () => {
 });
 
 describe('GET /rooms/: which rooms, in which order', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('lists only the rooms on which the user holds a role, each once, newest first', async () => {
     const alice = await userWithToken(server);
@@ -543,12 +517,11 @@ describe('GET /rooms/: which rooms, in which order', () => {
 });
 
 describe('GET /rooms/: pagination', () => {
-  let server: TestServer;
+  const server = useServer();
   let token: string;
   let all: string[];
   let empty: string;
   beforeAll(async () => {
-    server = await startTestServer();
     const subject = await userWithToken(server);
     token = subject.token;
     for (let i = 0; i < 25; i++) await server.services.rooms.createRoom({ ownerId: subject.user.id, clientId: subject.client.clientId });
@@ -556,7 +529,6 @@ describe('GET /rooms/: pagination', () => {
     all = (full.json.results as RoomJson[]).map((r) => r.id);
     empty = (await userWithToken(server)).token;
   });
-  afterAll(async () => server.close());
 
   function link(value: string | null) {
     expect(value).not.toBeNull();

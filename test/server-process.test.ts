@@ -19,43 +19,12 @@ import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
-import { API, call } from './helpers.js';
+import { API, call, childEnv, freePort } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(ROOT, 'dist', 'server.js');
 const TOKEN = `${API}/application/token/`;
 const KEY = 'server-process-test-key-0123456789abcdefghijklmnop';
-
-/** CONTRACT §1 variables (and NODE_ENV): never inherited from the shell running the tests. */
-const CONTRACT_VARIABLES = [
-  'PORT',
-  'HOST',
-  'DATABASE_URL',
-  'APPLICATION_JWT_SECRET_KEY',
-  'APPLICATION_JWT_ALG',
-  'APPLICATION_JWT_ISSUER',
-  'APPLICATION_JWT_AUDIENCE',
-  'APPLICATION_JWT_EXPIRATION_SECONDS',
-  'APPLICATION_JWT_TOKEN_TYPE',
-  'APPLICATION_BASE_URL',
-  'APPLICATION_ALLOW_USER_CREATION',
-  'APPLICATION_CLIENT_ID_LENGTH',
-  'APPLICATION_CLIENT_SECRET_LENGTH',
-  'ROOM_TELEPHONY_ENABLED',
-  'ROOM_TELEPHONY_PIN_LENGTH',
-  'ROOM_TELEPHONY_PIN_MAX_RETRIES',
-  'ROOM_TELEPHONY_PHONE_NUMBER',
-  'ROOM_TELEPHONY_DEFAULT_COUNTRY',
-  'LOG_LEVEL',
-  'NODE_ENV',
-  'WORKERS',
-];
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!CONTRACT_VARIABLES.includes(name)) env[name] = value;
-  return { ...env, NODE_ENV: 'test', HOST: '127.0.0.1', ...extra };
-}
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -66,19 +35,6 @@ function tempDir(): string {
 afterAll(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Exit {
   code: number | null;
@@ -103,7 +59,7 @@ afterAll(() => {
 });
 
 function spawnServer(cwd: string, env: Record<string, string>, port: number): ServerProcess {
-  const child = spawn(process.execPath, [SERVER], { cwd, env: childEnv({ PORT: String(port), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER], { cwd, env: childEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';

@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, call, startTestServer, userWithToken, type TestServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { API, call, useServer, userWithToken } from './helpers.js';
 
 describe('smoke: from credentials to a created room over a real port', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => server.close());
+  const server = useServer();
 
   it('issues a token, creates a room, lists it and retrieves it', async () => {
     const { token } = await userWithToken(server, 'ada@example.com');

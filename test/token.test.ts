@@ -6,7 +6,7 @@
  * the logs, stored only as a hash).
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import {
   ALL_SCOPES,
@@ -14,7 +14,7 @@ import {
   TEST_JWT_KEY,
   call,
   createClient,
-  startTestServer,
+  useServer,
   type CallResult,
   type Client,
   type TestServer,
@@ -92,15 +92,13 @@ function median(values: number[]): number {
 }
 
 describe('token endpoint: required fields (check 1)', () => {
-  let server: TestServer;
+  const server = useServer();
   let client: Client;
   const email = 'fields@example.com';
   beforeAll(async () => {
-    server = await startTestServer();
     await server.services.users.createUser({ email });
     client = await createClient(server);
   });
-  afterAll(async () => server.close());
 
   it('an empty JSON object names all four fields as required, and nothing else', async () => {
     expectAnswer(await postJson(server, {}), 400, {
@@ -228,15 +226,13 @@ describe('token endpoint: required fields (check 1)', () => {
 });
 
 describe('token endpoint: grant_type (check 2)', () => {
-  let server: TestServer;
+  const server = useServer();
   let client: Client;
   const email = 'grant@example.com';
   beforeAll(async () => {
-    server = await startTestServer();
     await server.services.users.createUser({ email });
     client = await createClient(server);
   });
-  afterAll(async () => server.close());
 
   for (const grant of ['password', 'authorization_code', 'CLIENT_CREDENTIALS', 'client_credentials2', 'refresh_token']) {
     it(`grant_type "${grant}" is refused by name`, async () => {
@@ -256,17 +252,15 @@ describe('token endpoint: grant_type (check 2)', () => {
 });
 
 describe('token endpoint: client credentials and application state (checks 3 and 4)', () => {
-  let server: TestServer;
+  const server = useServer();
   let client: Client;
   let inactive: Client;
   const email = 'creds@example.com';
   beforeAll(async () => {
-    server = await startTestServer();
     await server.services.users.createUser({ email });
     client = await createClient(server);
     inactive = await createClient(server, { isActive: false });
   });
-  afterAll(async () => server.close());
 
   it('an unknown client id answers 401 "Invalid credentials"', async () => {
     expectAnswer(await postJson(server, credentials({ clientId: 'no-such-client', secret: client.secret }, email)), 401, INVALID_CREDENTIALS);
@@ -360,15 +354,13 @@ describe('token endpoint: client credentials and application state (checks 3 and
 describe('token endpoint: an unknown client id still pays for hashing the presented secret', () => {
   // With a secret of two megabytes, hashing it costs a millisecond or two: a path that
   // skipped the hash for unknown client ids (a bug once) shows in the paired timings.
-  let server: TestServer;
+  const server = useServer({ BODY_LIMIT_BYTES: '4194304' });
   let client: Client;
   const email = 'hash@example.com';
   beforeAll(async () => {
-    server = await startTestServer({ BODY_LIMIT_BYTES: '4194304' });
     await server.services.users.createUser({ email });
     client = await createClient(server);
   });
-  afterAll(async () => server.close());
 
   it('unknown client id and wrong secret: the paired difference stays well under the cost of one hash', async () => {
     const hugeSecret = 'x'.repeat(2_000_000);
@@ -401,18 +393,16 @@ describe('token endpoint: an unknown client id still pays for hashing the presen
 });
 
 describe('token endpoint: the scope email, its domain and its user (checks 5 to 7)', () => {
-  let server: TestServer;
+  const server = useServer();
   let open: Client;
   let restricted: Client;
   beforeAll(async () => {
-    server = await startTestServer();
     for (const email of ['known@example.com', 'alice@allowed.org', 'bob@sub.allowed.org', 'carol@other.org', 'Mixed.Case@Example.com']) {
       await server.services.users.createUser({ email });
     }
     open = await createClient(server);
     restricted = await createClient(server, { domains: ['allowed.org', 'Second.Example'] });
   });
-  afterAll(async () => server.close());
 
   for (const scope of ['not-an-email', 'user@', '@example.com', 'user@@example.com', 'two words@example.com', 'user@example..com', 'rooms:list']) {
     it(`scope "${scope}" is not an email: 400`, async () => {
@@ -467,15 +457,13 @@ describe('token endpoint: the scope email, its domain and its user (checks 5 to 
 });
 
 describe('token endpoint: APPLICATION_ALLOW_USER_CREATION=true', () => {
-  let server: TestServer;
+  const server = useServer({ APPLICATION_ALLOW_USER_CREATION: 'true' });
   let open: Client;
   let restricted: Client;
   beforeAll(async () => {
-    server = await startTestServer({ APPLICATION_ALLOW_USER_CREATION: 'true' });
     open = await createClient(server);
     restricted = await createClient(server, { domains: ['allowed.org'] });
   });
-  afterAll(async () => server.close());
 
   async function usersWith(email: string) {
     return server.database.db.selectFrom('users').select(['id', 'email', 'is_active']).where('email_lookup', '=', email.toLowerCase()).execute();
@@ -526,14 +514,12 @@ describe('token endpoint: APPLICATION_ALLOW_USER_CREATION=true', () => {
 });
 
 describe('token endpoint: the success answer and its JWT (defaults)', () => {
-  let server: TestServer;
+  const server = useServer();
   const email = 'success@example.com';
   let userId: string;
   beforeAll(async () => {
-    server = await startTestServer();
     userId = (await server.services.users.createUser({ email })).id;
   });
-  afterAll(async () => server.close());
 
   it('answers 200 with exactly access_token, token_type, expires_in, scope, and no caching', async () => {
     const client = await createClient(server, { scopes: ['rooms:list', 'rooms:retrieve', 'rooms:create'] });
@@ -614,20 +600,18 @@ describe('token endpoint: the success answer and its JWT (defaults)', () => {
 });
 
 describe('token endpoint: configured issuer, audience, lifetime and token type', () => {
-  let server: TestServer;
+  const server = useServer({
+    APPLICATION_JWT_AUDIENCE: 'meet',
+    APPLICATION_JWT_EXPIRATION_SECONDS: '120',
+    APPLICATION_JWT_TOKEN_TYPE: 'JWT',
+    APPLICATION_JWT_ISSUER: 'custom-issuer',
+  });
   let client: Client;
   const email = 'configured@example.com';
   beforeAll(async () => {
-    server = await startTestServer({
-      APPLICATION_JWT_AUDIENCE: 'meet',
-      APPLICATION_JWT_EXPIRATION_SECONDS: '120',
-      APPLICATION_JWT_TOKEN_TYPE: 'JWT',
-      APPLICATION_JWT_ISSUER: 'custom-issuer',
-    });
     await server.services.users.createUser({ email });
     client = await createClient(server, { scopes: ['rooms:list'] });
   });
-  afterAll(async () => server.close());
 
   it('token_type follows APPLICATION_JWT_TOKEN_TYPE and expires_in the lifetime', async () => {
     const issued = expectIssued(await postJson(server, credentials(client, email)));
@@ -648,12 +632,11 @@ describe('token endpoint: configured issuer, audience, lifetime and token type',
 });
 
 describe('token endpoint: HTTP Basic client authentication (RFC 6749 §2.3.1)', () => {
-  let server: TestServer;
+  const server = useServer();
   let client: Client;
   let special: Client;
   const email = 'basic@example.com';
   beforeAll(async () => {
-    server = await startTestServer();
     await server.services.users.createUser({ email });
     client = await createClient(server);
     const created = await server.services.applications.createApplication({
@@ -664,7 +647,6 @@ describe('token endpoint: HTTP Basic client authentication (RFC 6749 §2.3.1)', 
     });
     special = { clientId: created.application.clientId, secret: created.secret };
   });
-  afterAll(async () => server.close());
 
   it('Basic credentials with a JSON body of grant_type and scope are accepted', async () => {
     const issued = expectIssued(
@@ -779,15 +761,13 @@ describe('token endpoint: HTTP Basic client authentication (RFC 6749 §2.3.1)', 
 });
 
 describe('token endpoint: content types and body shapes', () => {
-  let server: TestServer;
+  const server = useServer();
   let client: Client;
   const email = 'types@example.com';
   beforeAll(async () => {
-    server = await startTestServer();
     await server.services.users.createUser({ email });
     client = await createClient(server);
   });
-  afterAll(async () => server.close());
 
   for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/xml', 'multipart/form-data; boundary=xyz', 'application/octet-stream']) {
     it(`${type} answers 415 with a JSON body`, async () => {
@@ -826,13 +806,11 @@ describe('token endpoint: content types and body shapes', () => {
 });
 
 describe('token endpoint: secret hygiene (logs and storage)', () => {
-  let server: TestServer;
+  const server = useServer({ LOG_LEVEL: 'trace' });
   const email = 'hygiene@example.com';
   beforeAll(async () => {
-    server = await startTestServer({ LOG_LEVEL: 'trace' });
     await server.services.users.createUser({ email });
   });
-  afterAll(async () => server.close());
 
   it('the client secret never appears in the logs, after failed and successful requests of every kind', async () => {
     const client = await createClient(server);
