@@ -52,7 +52,8 @@ export async function descriptionRoutes(app: FastifyInstance): Promise<void> {
 
   await app.register(swaggerUi, {
     routePrefix: DOCS_PATH,
-    staticCSP: true,
+    // Everything the page loads comes from this server; Swagger UI sets some styles inline.
+    staticCSP: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
     // No call to an outside validator: operators' networks may have no internet, and the page must not leak.
     validatorUrl: false,
     uiConfig: { tryItOutEnabled: true, displayOperationId: true, deepLinking: true, defaultModelsExpandDepth: 0 },

@@ -1,15 +1,16 @@
 /**
- * CONTRACT §2.2: bearer authentication on the rooms API over a real port. Every row of
- * the check table (1 to 12) on each of GET /rooms/, GET /rooms/{id}/ and POST /rooms/,
- * the order between rows, immediate cut-off of applications and users, and the scope
- * checks that follow. Tokens are crafted with jose under the test key so that each one
+ * The security suite of every protected route: bearer authentication on the rooms API
+ * over a real port (docs/api.md, "Authentication on /rooms"). Every row of the check table
+ * (1 to 12), the order between rows, immediate cut-off of applications and users, and the
+ * scope checks that follow, each on every rooms operation: list, create, retrieve, update
+ * and delete (ROUTES). Tokens are crafted with jose under the test key so that each one
  * differs from a valid token in exactly the way the case names.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
+import { KNOWN_SCOPES } from '../src/scopes.js';
 import {
-  ALL_SCOPES,
   API,
   TEST_JWT_KEY,
   call,
@@ -22,6 +23,8 @@ import {
 } from './helpers.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Every scope: the subject's application may do everything, so each case fails only where it says. */
+const ALL_SCOPES = [...KNOWN_SCOPES];
 const KEY = new TextEncoder().encode(TEST_JWT_KEY);
 const ISSUER = 'lasuite-meet';
 
@@ -90,20 +93,42 @@ const bearer = (token: string) => `Bearer ${token}`;
 
 interface Route {
   name: string;
-  method: 'GET' | 'POST';
-  path: (ctx: Context) => string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: (roomId: string) => string;
   scope: string;
   success: number;
+  /** The body a served request sends. */
+  json?: unknown;
+  /** A served request uses its room up (DELETE): each one gets a fresh room, created by the context's application. */
+  consumesRoom?: boolean;
 }
 
+/** Every protected route, with what a served request sends and answers. */
 const ROUTES: Route[] = [
   { name: 'GET /rooms/', method: 'GET', path: () => `${API}/rooms/`, scope: 'rooms:list', success: 200 },
-  { name: 'GET /rooms/{id}/', method: 'GET', path: (ctx) => `${API}/rooms/${ctx.roomId}/`, scope: 'rooms:retrieve', success: 200 },
+  { name: 'GET /rooms/{id}/', method: 'GET', path: (roomId) => `${API}/rooms/${roomId}/`, scope: 'rooms:retrieve', success: 200 },
   { name: 'POST /rooms/', method: 'POST', path: () => `${API}/rooms/`, scope: 'rooms:create', success: 201 },
+  { name: 'PATCH /rooms/{id}/', method: 'PATCH', path: (roomId) => `${API}/rooms/${roomId}/`, scope: 'rooms:update', success: 200, json: { attendees: ['guest@example.com'] } },
+  { name: 'DELETE /rooms/{id}/', method: 'DELETE', path: (roomId) => `${API}/rooms/${roomId}/`, scope: 'rooms:delete', success: 204, consumesRoom: true },
 ];
 
-function request(ctx: Context, route: Route, authorization: string | undefined): Promise<CallResult> {
-  return call(ctx.server, route.method, route.path(ctx), { headers: authorization === undefined ? {} : { authorization } });
+function request(ctx: Context, route: Route, authorization: string | undefined, roomId = ctx.roomId): Promise<CallResult> {
+  return call(ctx.server, route.method, route.path(roomId), {
+    headers: authorization === undefined ? {} : { authorization },
+    ...(route.json === undefined ? {} : { json: route.json }),
+  });
+}
+
+/**
+ * A request the route must serve: on a fresh room when it uses its room up, and leaving
+ * no room behind when it creates one (the suite counts rooms). `clientId` is the
+ * application the token speaks for (it must have created a room it deletes).
+ */
+async function expectServed(ctx: Context, route: Route, authorization: string, clientId = ctx.clientId): Promise<void> {
+  const roomId = route.consumesRoom ? (await ctx.server.services.rooms.createRoom({ ownerId: ctx.userId, clientId })).id : ctx.roomId;
+  const result = await request(ctx, route, authorization, roomId);
+  expect(result.status, result.text).toBe(route.success);
+  if (route.method === 'POST') await ctx.server.services.rooms.deleteRoom(result.json.id);
 }
 
 function expect401(result: CallResult, detail: string): void {
@@ -118,24 +143,20 @@ function expect403(result: CallResult, detail: string): void {
 }
 
 async function roomCount(server: TestServer): Promise<number> {
-  const row = await server.database.db
-    .selectFrom('rooms')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return (await server.services.rooms.listAllRooms()).length;
 }
 
 /** Prepares a server with a valid subject, a room, and tokens whose application or user was switched off after issue. */
 async function prepare(server: TestServer): Promise<Context> {
   const email = 'subject@example.com';
   const user = await server.services.users.createUser({ email });
-  const client = await createClient(server);
+  const client = await createClient(server, { scopes: ALL_SCOPES });
   const token = await getToken(server, client, email);
   const created = await call(server, 'POST', `${API}/rooms/`, { token });
   expect(created.status).toBe(201);
 
   // An application switched off after its token was issued: served before, refused after.
-  const disabledApp = await createClient(server);
+  const disabledApp = await createClient(server, { scopes: ALL_SCOPES });
   const disabledAppToken = await getToken(server, disabledApp, email);
   expect((await call(server, 'GET', `${API}/rooms/`, { token: disabledAppToken })).status).toBe(200);
   await server.services.applications.updateApplication(disabledApp.clientId, { isActive: false });
@@ -143,7 +164,7 @@ async function prepare(server: TestServer): Promise<Context> {
   // A user switched off after a token was issued for them.
   const disabledEmail = 'disabled@example.com';
   const disabledUser = await server.services.users.createUser({ email: disabledEmail });
-  const disabledUserClient = await createClient(server);
+  const disabledUserClient = await createClient(server, { scopes: ALL_SCOPES });
   const disabledUserToken = await getToken(server, disabledUserClient, disabledEmail);
   expect((await call(server, 'GET', `${API}/rooms/`, { token: disabledUserToken })).status).toBe(200);
   await server.services.users.setUserActive(disabledEmail, false);
@@ -309,24 +330,15 @@ describe('bearer authentication: every row of §2.2 on every rooms route', () =>
   for (const route of ROUTES) {
     describe(route.name, () => {
       it(`a hand-signed token with the valid claims is served (${route.success}): the crafted tokens differ only where the case says`, async () => {
-        const result = await request(ctx, route, bearer(await sign(claims(ctx))));
-        expect(result.status, result.text).toBe(route.success);
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('room_accesses').where('room_id', '=', result.json.id).execute();
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('rooms').where('id', '=', result.json.id).execute();
+        await expectServed(ctx, route, bearer(await sign(claims(ctx))));
       });
 
       it('a token signed by hand (no typ header) with the valid claims is served: the hand-signed cases fail only where they say', async () => {
-        const result = await request(ctx, route, bearer(handSigned({ alg: 'HS256' }, JSON.stringify(claims(ctx)))));
-        expect(result.status, result.text).toBe(route.success);
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('room_accesses').where('room_id', '=', result.json.id).execute();
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('rooms').where('id', '=', result.json.id).execute();
+        await expectServed(ctx, route, bearer(handSigned({ alg: 'HS256' }, JSON.stringify(claims(ctx)))));
       });
 
       it('the scheme name is case-insensitive ("bearer")', async () => {
-        const result = await request(ctx, route, `bearer ${await sign(claims(ctx))}`);
-        expect(result.status, result.text).toBe(route.success);
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('room_accesses').where('room_id', '=', result.json.id).execute();
-        if (route.method === 'POST') await ctx.server.database.db.deleteFrom('rooms').where('id', '=', result.json.id).execute();
+        await expectServed(ctx, route, `bearer ${await sign(claims(ctx))}`);
       });
 
       for (const testCase of CASES) {
@@ -375,21 +387,18 @@ describe('bearer authentication with APPLICATION_JWT_AUDIENCE set', () => {
   for (const route of ROUTES) {
     describe(route.name, () => {
       it('a token issued by the token endpoint (aud "meet") is served', async () => {
-        const client = await createClient(ctx.server);
+        const client = await createClient(ctx.server, { scopes: ALL_SCOPES });
         const token = await getToken(ctx.server, client, 'subject@example.com');
         expect(decodeJwt(token).aud).toBe('meet');
-        const result = await request(ctx, route, bearer(token));
-        expect(result.status, result.text).toBe(route.success);
+        await expectServed(ctx, route, bearer(token), client.clientId);
       });
 
       it('a hand-signed token with aud "meet" is served', async () => {
-        const result = await request(ctx, route, bearer(await sign(claims(ctx, { aud: 'meet' }))));
-        expect(result.status, result.text).toBe(route.success);
+        await expectServed(ctx, route, bearer(await sign(claims(ctx, { aud: 'meet' }))));
       });
 
       it('a hand-signed token with an aud list containing "meet" is served', async () => {
-        const result = await request(ctx, route, bearer(await sign(claims(ctx, { aud: ['other', 'meet'] }))));
-        expect(result.status, result.text).toBe(route.success);
+        await expectServed(ctx, route, bearer(await sign(claims(ctx, { aud: ['other', 'meet'] }))));
       });
 
       for (const testCase of cases) {
@@ -407,23 +416,23 @@ describe('bearer authentication: deactivation cuts tokens off at once, reactivat
   for (const route of ROUTES) {
     it(`${route.name}: application off, on; user off, on`, async () => {
       const email = `toggle-${randomUUID().slice(0, 8)}@example.com`;
-      await server.services.users.createUser({ email });
-      const client = await createClient(server);
+      const user = await server.services.users.createUser({ email });
+      const client = await createClient(server, { scopes: ALL_SCOPES });
       const token = await getToken(server, client, email);
       const created = await call(server, 'POST', `${API}/rooms/`, { token });
       expect(created.status).toBe(201);
-      const ctx = { server, roomId: created.json.id } as Context;
+      const ctx = { server, roomId: created.json.id, userId: user.id, clientId: client.clientId } as Context;
 
-      expect((await request(ctx, route, bearer(token))).status).toBe(route.success);
+      await expectServed(ctx, route, bearer(token));
       await server.services.applications.updateApplication(client.clientId, { isActive: false });
       expect401(await request(ctx, route, bearer(token)), APP_DISABLED);
       await server.services.applications.updateApplication(client.clientId, { isActive: true });
-      expect((await request(ctx, route, bearer(token))).status).toBe(route.success);
+      await expectServed(ctx, route, bearer(token));
 
       await server.services.users.setUserActive(email, false);
       expect401(await request(ctx, route, bearer(token)), USER_DISABLED);
       await server.services.users.setUserActive(email, true);
-      expect((await request(ctx, route, bearer(token))).status).toBe(route.success);
+      await expectServed(ctx, route, bearer(token));
     });
   }
 
@@ -460,9 +469,8 @@ describe('bearer authentication: scopes', () => {
       });
 
       it(`a token holding only ${route.scope} is served`, async () => {
-        const { token } = await issued([route.scope]);
-        const result = await request(ctx, route, bearer(token));
-        expect(result.status, result.text).toBe(route.success);
+        const { client, token } = await issued([route.scope]);
+        await expectServed(ctx, route, bearer(token), client.clientId);
       });
 
       it('a token from an application with no scopes (no scope claim) answers 403 "Insufficient permissions."', async () => {
@@ -482,14 +490,13 @@ describe('bearer authentication: scopes', () => {
       it(`scopes are compared case-insensitively ("${route.scope.toUpperCase()}" is served)`, async () => {
         const { client } = await issued([route.scope]);
         const token = await sign(claims(ctx, { client_id: client.clientId, scope: route.scope.toUpperCase() }));
-        const result = await request(ctx, route, bearer(token));
-        expect(result.status, result.text).toBe(route.success);
+        await expectServed(ctx, route, bearer(token), client.clientId);
       });
 
       it(`a scope removed from the application after issue is refused at once`, async () => {
         const { client, token } = await issued(ALL_SCOPES);
         expect(decodeJwt(token).scope).toBe(ALL_SCOPES.join(' '));
-        expect((await request(ctx, route, bearer(token))).status).toBe(route.success);
+        await expectServed(ctx, route, bearer(token), client.clientId);
         await ctx.server.services.applications.updateApplication(client.clientId, { scopes: ALL_SCOPES.filter((s) => s !== route.scope) });
         expect403(await request(ctx, route, bearer(token)), `Insufficient permissions. Required scope: ${route.scope}`);
       });
