@@ -1,5 +1,5 @@
 /**
- * CONTRACT §3: the `meet-api` command as operators run it, `node bin/meet-api.js ...` in a
+ * README "Command line": the `meet-api` command as operators run it, `node bin/meet-api.js ...` in a
  * child process, configured by its environment (DATABASE_URL from useFreshDatabase(), so
  * SQLite or PostgreSQL like the rest of the suite). Every command, its --json document,
  * its refusals (non-zero exit, a message on stderr, nothing on stdout, nothing written),

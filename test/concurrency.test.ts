@@ -1,5 +1,5 @@
 /**
- * Concurrency (CONTRACT §2.1, §2.3): parallel creations never collide, never fail, and
+ * Concurrency (docs/api.md, token endpoint and rooms): parallel creations never collide, never fail, and
  * never make two of what must be one; slug and PIN retries stay invisible to the caller.
  */
 import { randomUUID } from 'node:crypto';

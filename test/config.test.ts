@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1: loadConfig() over plain environment objects (a pure function: no process,
+ * The README's configuration table: loadConfig() over plain environment objects (a pure function: no process,
  * no mocks). The default of every variable, each variable honoured when set, booleans in
  * every accepted spelling, and for each kind of value (boolean, integer, URL, PIN length,
  * signing algorithm, database URL) a bad value refused with a ConfigError naming the

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §2 and §2.4: routing conventions over a real port. Both slash forms answer
+ * docs/api.md, "Conventions" and "Operations": routing conventions over a real port. Both slash forms answer
  * directly, unknown routes and wrong methods answer JSON, and the operations endpoints.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

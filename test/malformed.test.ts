@@ -1,5 +1,5 @@
 /**
- * CONTRACT §2.3 (last paragraph): no request, however malformed, gets a 5xx or a non-JSON
+ * docs/api.md, "Conventions": no request, however malformed, gets a 5xx or a non-JSON
  * body, and none changes data unless it succeeded. Requests that fetch refuses to send
  * go over a raw socket.
  */

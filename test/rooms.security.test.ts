@@ -188,7 +188,7 @@ interface Case {
   authorization: (ctx: Context) => Promise<string | undefined> | string | undefined;
 }
 
-/** Every row of the §2.2 table, in order, several ways each. */
+/** Every row of the bearer check table (docs/api.md), in order, several ways each. */
 const CASES: Case[] = [
   { row: 1, name: 'no Authorization header', detail: NOT_PROVIDED, authorization: () => undefined },
   { row: 1, name: 'an empty Authorization header', detail: NOT_PROVIDED, authorization: () => '' },
@@ -318,7 +318,7 @@ const ORDER_CASES: Case[] = [
   { row: 12, name: 'a disabled user AND no scope (401 before 403)', detail: USER_DISABLED, authorization: async (ctx) => bearer(await sign(claims(ctx, { user_id: ctx.disabledUserId, scope: 'rooms:delete' }))) },
 ];
 
-describe('bearer authentication: every row of §2.2 on every rooms route', () => {
+describe('bearer authentication: every row of the check table on every rooms route', () => {
   const server = useServer();
   let ctx: Context;
   let roomsBefore: number;

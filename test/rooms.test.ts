@@ -1,5 +1,5 @@
 /**
- * CONTRACT §2.3: the rooms API over a real port. The shape of a room (and what it must
+ * docs/api.md, "Rooms": the rooms API over a real port. The shape of a room (and what it must
  * never show), creation, retrieval by role, and the paginated list.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The server as operators run it: `node dist/server.js` as a child process, in a temporary
- * working directory, on a real port, configured only through its environment (CONTRACT §1).
+ * working directory, on a real port, configured only through its environment (README, "Configuration").
  * Start on the SQLite default with a generated signing key that survives restarts,
  * refusal to start on bad configuration, graceful stop on SIGTERM, and JSON logs that
  * never carry a credential.

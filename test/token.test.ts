@@ -1,5 +1,5 @@
 /**
- * CONTRACT §2.1: POST /application/token/ over a real port. Every row of the check table
+ * docs/api.md, "Token endpoint": POST /application/token/ over a real port. Every row of the check table
  * in its order, the success answer and the JWT it carries, both body encodings, HTTP
  * Basic client authentication (RFC 6749 §2.3.1), content types, and the secret's hygiene
  * (same answer and about the same time for an unknown id and a wrong secret, never in
