@@ -1,5 +1,5 @@
 /** Routing conventions shared by every route: JSON bodies, an absent body, 405 with Allow, absolute URLs. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ApiError, detailError } from '../errors.js';
 import { unsupportedMediaType } from './errors.js';
 import { ErrorSchema, answer, detailExample, ref } from './schemas.js';
@@ -25,10 +25,18 @@ export function installJsonParser(app: FastifyInstance): void {
   });
   // A request without a body (or with an empty one) sends no fields: validation then says
   // which are required, and room creation, which needs none, goes ahead. A JSON `null` is
-  // a body, and is refused as one that is not an object.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
+  // a body, and is refused as one that is not an object. Only routes that take a body get
+  // the hook, first among their own preValidation hooks.
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.body === undefined) return;
+    const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [absentBodyIsEmpty, ...own];
   });
+}
+
+function absentBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (request.body === undefined) request.body = {};
+  done();
 }
 
 export function methodNotAllowed(method: string): string {
