@@ -4,7 +4,36 @@
  * that does not parse stops the process with a message naming the variable.
  */
 
+import { ACCESS_LEVELS, type AccessLevel } from './rooms/access-levels.js';
+
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+
+/** The resource-server mode (docs/resource-server.md): user tokens of the identity provider, introspected. */
+export interface ResourceServerConfig {
+  /** The authorization server's issuer (OIDC_OP_URL). */
+  readonly issuer: string;
+  readonly introspectionEndpoint: string;
+  readonly jwksEndpoint: string | undefined;
+  /** This server's credentials at the authorization server. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** A token must carry at least one of these (prefix stripped). */
+  readonly scopes: readonly string[];
+  readonly scopesPrefix: string | undefined;
+  /** The introspection claim naming the calling service. */
+  readonly audienceClaim: string;
+  readonly format: 'json' | 'jwt';
+  readonly signingAlgorithm: string;
+  /** PEM of the key introspection answers are encrypted to (jwt format); unset: signed only. */
+  readonly privateKeyPem: string | undefined;
+  readonly encryptionAlgorithm: string;
+  readonly encryptionEncoding: string;
+  /** How long an active answer is reused (never past the token's exp); 0: never. */
+  readonly cacheSeconds: number;
+  readonly createUser: boolean;
+  /** Bound on each call to the authorization server. */
+  readonly timeoutMs: number;
+}
 
 export interface Config {
   readonly port: number;
@@ -39,6 +68,15 @@ export interface Config {
   readonly workers: number;
   /** Shared secret of the internal admission API; the route is absent while unset. */
   readonly internalApiToken: string | undefined;
+  /** Room options through the API (upstream Meet, 2026). */
+  readonly externalApi: {
+    readonly defaultAccessLevel: AccessLevel;
+    readonly allowPublicAccess: boolean;
+  };
+  /** The client-credentials mode: the token endpoint and application tokens. */
+  readonly applicationEnabled: boolean;
+  /** The resource-server mode; undefined while off. */
+  readonly resourceServer: ResourceServerConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +123,25 @@ export const CONFIG_VARIABLES = [
   'BODY_LIMIT_BYTES',
   'WORKERS',
   'INTERNAL_API_TOKEN',
+  'EXTERNAL_API_DEFAULT_ACCESS_LEVEL',
+  'EXTERNAL_API_ALLOW_PUBLIC_ACCESS',
+  'APPLICATION_ENABLED',
+  'OIDC_OP_URL',
+  'OIDC_OP_INTROSPECTION_ENDPOINT',
+  'OIDC_OP_JWKS_ENDPOINT',
+  'OIDC_RS_CLIENT_ID',
+  'OIDC_RS_CLIENT_SECRET',
+  'OIDC_RS_SCOPES',
+  'OIDC_RS_SCOPES_PREFIX',
+  'OIDC_RS_AUDIENCE_CLAIM',
+  'OIDC_RS_INTROSPECTION_FORMAT',
+  'OIDC_RS_SIGNING_ALGO',
+  'OIDC_RS_PRIVATE_KEY_STR',
+  'OIDC_RS_ENCRYPTION_ALGO',
+  'OIDC_RS_ENCRYPTION_ENCODING',
+  'OIDC_RS_CACHE_SECONDS',
+  'OIDC_CREATE_USER',
+  'OIDC_TIMEOUT',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -129,20 +186,77 @@ function int(env: Env, name: ConfigVariable, fallback: number, min: number, max:
   return parsed;
 }
 
-function baseUrl(env: Env): string | undefined {
-  const value = raw(env, 'APPLICATION_BASE_URL');
+function choice<T extends string>(env: Env, name: ConfigVariable, choices: readonly T[], fallback: T): T {
+  const value = raw(env, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `expected one of ${choices.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
+
+/** An absolute http(s) URL, or undefined when unset. */
+function httpUrl(env: Env, name: ConfigVariable): string | undefined {
+  const value = raw(env, name);
   if (value === undefined) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError('APPLICATION_BASE_URL', `expected an absolute http(s) URL, got "${value}"`);
+    throw new ConfigError(name, `expected an absolute http(s) URL, got "${value}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError('APPLICATION_BASE_URL', `expected an http or https URL, got "${value}"`);
+    throw new ConfigError(name, `expected an http or https URL, got "${value}"`);
   }
+  return value;
+}
+
+function baseUrl(env: Env): string | undefined {
   // Rooms are at <base>/<slug>: drop trailing slashes so the join never doubles one.
-  return value.replace(/\/+$/, '');
+  return httpUrl(env, 'APPLICATION_BASE_URL')?.replace(/\/+$/, '');
+}
+
+function list(env: Env, name: ConfigVariable, fallback: string): string[] {
+  return text(env, name, fallback)
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/** The three variables that turn the resource-server mode on: all or none. */
+const RESOURCE_SERVER_SWITCHES = ['OIDC_OP_URL', 'OIDC_OP_INTROSPECTION_ENDPOINT', 'OIDC_RS_CLIENT_SECRET'] as const;
+
+function resourceServer(env: Env): ResourceServerConfig | undefined {
+  // Every variable is read (and checked) whether or not the mode is on.
+  const issuer = httpUrl(env, 'OIDC_OP_URL');
+  const introspectionEndpoint = httpUrl(env, 'OIDC_OP_INTROSPECTION_ENDPOINT');
+  const clientSecret = raw(env, 'OIDC_RS_CLIENT_SECRET');
+  const settings = {
+    jwksEndpoint: httpUrl(env, 'OIDC_OP_JWKS_ENDPOINT'),
+    clientId: text(env, 'OIDC_RS_CLIENT_ID', 'meet'),
+    scopes: list(env, 'OIDC_RS_SCOPES', 'lasuite_meet'),
+    scopesPrefix: raw(env, 'OIDC_RS_SCOPES_PREFIX'),
+    audienceClaim: text(env, 'OIDC_RS_AUDIENCE_CLAIM', 'client_id'),
+    format: choice(env, 'OIDC_RS_INTROSPECTION_FORMAT', ['json', 'jwt'] as const, 'json'),
+    signingAlgorithm: text(env, 'OIDC_RS_SIGNING_ALGO', 'ES256'),
+    privateKeyPem: raw(env, 'OIDC_RS_PRIVATE_KEY_STR'),
+    encryptionAlgorithm: text(env, 'OIDC_RS_ENCRYPTION_ALGO', 'RSA-OAEP'),
+    encryptionEncoding: text(env, 'OIDC_RS_ENCRYPTION_ENCODING', 'A256GCM'),
+    cacheSeconds: int(env, 'OIDC_RS_CACHE_SECONDS', 30, 0, 86_400),
+    createUser: bool(env, 'OIDC_CREATE_USER', true),
+    timeoutMs: int(env, 'OIDC_TIMEOUT', 5, 1, 300) * 1000,
+  };
+  if (issuer === undefined && introspectionEndpoint === undefined && clientSecret === undefined) return undefined;
+  if (issuer === undefined || introspectionEndpoint === undefined || clientSecret === undefined) {
+    const given = { OIDC_OP_URL: issuer, OIDC_OP_INTROSPECTION_ENDPOINT: introspectionEndpoint, OIDC_RS_CLIENT_SECRET: clientSecret };
+    const missing = RESOURCE_SERVER_SWITCHES.find((name) => given[name] === undefined)!;
+    const others = RESOURCE_SERVER_SWITCHES.filter((name) => name !== missing).join(' and ');
+    throw new ConfigError(missing, `required with ${others} (they turn the resource-server mode on together)`);
+  }
+  if (settings.scopes.length === 0) throw new ConfigError('OIDC_RS_SCOPES', 'needs at least one scope');
+  if (settings.format === 'jwt' && settings.jwksEndpoint === undefined) {
+    throw new ConfigError('OIDC_OP_JWKS_ENDPOINT', 'required with OIDC_RS_INTROSPECTION_FORMAT=jwt (it holds the keys that sign the answers)');
+  }
+  return { issuer, introspectionEndpoint, clientSecret, ...settings };
 }
 
 function databaseUrl(env: Env): string {
@@ -227,6 +341,12 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1024, 10_485_760),
     workers: int(env, 'WORKERS', 1, 1, 256),
     internalApiToken: internalApiToken(env),
+    externalApi: {
+      defaultAccessLevel: choice(env, 'EXTERNAL_API_DEFAULT_ACCESS_LEVEL', ACCESS_LEVELS, 'trusted'),
+      allowPublicAccess: bool(env, 'EXTERNAL_API_ALLOW_PUBLIC_ACCESS', false),
+    },
+    applicationEnabled: bool(env, 'APPLICATION_ENABLED', true),
+    resourceServer: resourceServer(env),
   };
   return deepFreeze(config);
 }

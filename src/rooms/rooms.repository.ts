@@ -8,8 +8,8 @@ import { emailLookupKey } from '../validation.js';
 export const ROLES = ['owner', 'administrator', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const ACCESS_LEVELS = ['public', 'trusted', 'restricted'] as const;
-export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+export { ACCESS_LEVELS, type AccessLevel } from './access-levels.js';
+import type { AccessLevel } from './access-levels.js';
 
 export interface Room {
   id: string;
