@@ -80,10 +80,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const services = createServices(database, config, logger);
   const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
   const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
-  const auth = new BearerAuthenticator(database.db, jwt);
+  const auth = new BearerAuthenticator(database.db, jwt, services.users, { applicationTokens: config.applicationEnabled });
 
   await app.register(opsRoutes, { database });
-  await app.register(tokenRoutes, { tokens });
+  // Without the client-credentials mode the token endpoint does not exist (404, like any unknown path).
+  if (config.applicationEnabled) await app.register(tokenRoutes, { tokens });
   await app.register(roomsRoutes, { rooms: services.rooms, auth, config });
   if (config.internalApiToken !== undefined) {
     await app.register(admissionRoutes, { rooms: services.rooms, token: config.internalApiToken });

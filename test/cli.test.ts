@@ -371,7 +371,7 @@ describe('meet-api and the server on one database', () => {
           run('users', 'create', '--email', 'fay@example.org', '--inactive', '--json'),
         ]);
         const eve = parsed(created);
-        expect(Object.keys(eve).sort()).toEqual(['email', 'id', 'is_active']);
+        expect(Object.keys(eve).sort()).toEqual(['email', 'id', 'is_active', 'sub']);
         expect(eve).toMatchObject({ email: 'Eve.Lee@Example.org', is_active: true });
         expect(eve.id).toMatch(UUID);
         const fay = parsed(inactive);
@@ -383,7 +383,7 @@ describe('meet-api and the server on one database', () => {
         ]);
         expectRefused(duplicate);
         const users = parsed(listed);
-        for (const user of users) expect(Object.keys(user).sort()).toEqual(['email', 'id', 'is_active']);
+        for (const user of users) expect(Object.keys(user).sort()).toEqual(['email', 'id', 'is_active', 'sub']);
         expect(users).toContainEqual(eve);
         expect(users).toContainEqual(fay);
         expect(users.filter((u: { email: string }) => u.email.toLowerCase() === 'eve.lee@example.org')).toHaveLength(1);

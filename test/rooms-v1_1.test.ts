@@ -34,10 +34,10 @@ describe('attendees', () => {
     const room = await createRoom(server, owner.token);
     const updated = await call(server, 'PATCH', `${API}/rooms/${room.id}/`, {
       token: owner.token,
-      json: { attendees: [' Ada@Example.com', 'bob@example.org', 'ADA@example.COM'], slug: 'ignored', access_level: 'public' },
+      json: { attendees: [' Ada@Example.com', 'bob@example.org', 'ADA@example.COM'], slug: 'ignored', name: 'ignored' },
     });
     expect(updated.status).toBe(200);
-    expect(updated.json).toEqual({ id: room.id, slug: room.slug, access_level: 'trusted', attendees: ['Ada@Example.com', 'bob@example.org'] });
+    expect(updated.json).toEqual({ id: room.id, name: room.slug, slug: room.slug, access_level: 'trusted', configuration: {}, attendees: ['Ada@Example.com', 'bob@example.org'] });
     expect((await call(server, 'GET', `${API}/rooms/${room.id}/`, { token: owner.token })).json.attendees).toEqual([
       'Ada@Example.com',
       'bob@example.org',
@@ -58,7 +58,7 @@ describe('attendees', () => {
         const set = await call(server, 'PATCH', `${API}/rooms/${room.id}/`, { token: owner.token, json: { attendees } });
         expect(set.status).toBe(200);
       }
-      rooms.push({ id: room.id, slug: room.slug, access_level: 'trusted', attendees });
+      rooms.push({ id: room.id, name: room.slug, slug: room.slug, access_level: 'trusted', configuration: {}, attendees });
     }
     const newestFirst = [...rooms].reverse();
 
@@ -106,7 +106,7 @@ describe('attendees', () => {
     await call(server, 'PATCH', `${API}/rooms/${room.id}/`, { token: owner.token, json: { attendees: ['keep@example.com'] } });
     const cases: [unknown, unknown][] = [
       [{ attendees: ['ok@example.com', 'ok2@example.com', 'not-an-email', 42] }, { attendees: { '2': ['Enter a valid email address.'], '3': ['Enter a valid email address.'] } }],
-      [{}, { attendees: ['This field is required.'] }],
+      [{ attendees: null }, { attendees: ['This field may not be null.'] }],
       [{ attendees: 'a@example.com' }, { attendees: ['Expected a list of email addresses but got type "string".'] }],
       [{ attendees: Array.from({ length: 1001 }, (_, i) => `u${i}@example.com`) }, { attendees: ['Ensure this field has no more than 1000 elements.'] }],
     ];

@@ -62,7 +62,7 @@ describe('room shape with the defaults (no APPLICATION_BASE_URL, telephony off)'
     ({ token } = await userWithToken(server));
   });
 
-  it('create, retrieve and list show exactly id, slug, access_level and (v1.1) attendees', async () => {
+  it('create, retrieve and list show exactly id, name, slug, access_level, configuration and (v1.1) attendees', async () => {
     const created = await call(server, 'POST', `${API}/rooms/`, { token });
     expect(created.status).toBe(201);
     expect(created.json.id).toMatch(UUID);
@@ -81,8 +81,11 @@ describe('room shape with the defaults (no APPLICATION_BASE_URL, telephony off)'
     const inList = (listed.json.results as RoomJson[]).find((r) => r.id === created.json.id);
     expect(inList).toEqual(created.json);
     for (const room of [created.json, retrieved.json, ...(listed.json.results as RoomJson[])]) {
-      expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'id', 'slug']);
+      expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'configuration', 'id', 'name', 'slug']);
       expect(room.attendees).toEqual([]);
+      // A generated room's name is its slug; no option is set until asked.
+      expect(room.name).toBe(room.slug);
+      expect(room.configuration).toEqual({});
     }
   });
 
@@ -138,7 +141,7 @@ describe('room shape with APPLICATION_BASE_URL ending in "/" and telephony on (P
     expect(listed.status).toBe(200);
     expect(listed.json.results).toEqual([room]);
 
-    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'id', 'slug', 'telephony', 'url']);
+    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'configuration', 'id', 'name', 'slug', 'telephony', 'url']);
   });
 
   it('PINs have exactly 6 digits for every room', async () => {
@@ -171,7 +174,7 @@ describe('room shape with a base URL carrying a path, and telephony with a phone
     expect(room.telephony?.pin_code).toMatch(/^\d{4}$/);
     const retrieved = await call(server, 'GET', `${API}/rooms/${room.id}`, { token });
     expect(retrieved.json).toEqual(room);
-    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'id', 'slug', 'telephony', 'url']);
+    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'configuration', 'id', 'name', 'slug', 'telephony', 'url']);
   });
 });
 
@@ -192,7 +195,7 @@ describe('room shape with a base URL set and telephony explicitly off', () => {
     expect(room.telephony).toBeUndefined();
     const listed = await call(server, 'GET', `${API}/rooms/`, { token });
     expect(listed.json.results).toEqual([room]);
-    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'id', 'slug', 'url']);
+    expect(Object.keys(room).sort()).toEqual(['access_level', 'attendees', 'configuration', 'id', 'name', 'slug', 'url']);
   });
 });
 
@@ -261,12 +264,12 @@ describe('POST /rooms/', () => {
     }
   });
 
-  it('ignores id, slug, access_level and any other field the client sends', async () => {
+  it('ignores id, slug, name and any other field the client sends besides the room options', async () => {
     const forcedId = '11111111-2222-4333-8444-555555555555';
     const sent = {
       id: forcedId,
       slug: 'aaa-bbbb-ccc',
-      access_level: 'public',
+      name: 'my own name',
       pin_code: '0000000000',
       url: 'https://evil.example.com/x',
       telephony: { enabled: true, pin_code: '1234' },
@@ -277,6 +280,7 @@ describe('POST /rooms/', () => {
     await expectCreated(created);
     expect(created.json.id).not.toBe(forcedId);
     expect(created.json.slug).not.toBe('aaa-bbbb-ccc');
+    expect(created.json.name).toBe(created.json.slug);
     expect(created.json.access_level).toBe('trusted');
     expect(await roomRow(server, forcedId)).toBeUndefined();
     const row = await roomRow(server, created.json.id);

@@ -11,6 +11,7 @@ import { ApiError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { splitList } from '../scopes.js';
 import { createServices, type Services } from '../services.js';
+import type { UserKey } from '../users/users.service.js';
 
 export interface Context {
   config: Config;
@@ -99,6 +100,26 @@ export function activeFlag(options: { active?: boolean; inactive?: boolean }): b
   if (options.active) return true;
   if (options.inactive) return false;
   return undefined;
+}
+
+/**
+ * The user a command names: by email (a positional argument or a flag) or by --sub, one of
+ * the two (a user from the identity provider may have a sub and no email).
+ */
+export function userKey(email: string | undefined, sub: string | undefined, emailFlag = 'EMAIL'): UserKey {
+  if (email !== undefined && sub !== undefined) throw new UsageError(`name the user by ${emailFlag} or by --sub, not both`);
+  if (email !== undefined) return { email };
+  if (sub !== undefined) return { sub };
+  throw new UsageError(`name the user by ${emailFlag} or by --sub`);
+}
+
+/** A JSON document given on the command line (--configuration). */
+export function jsonArgument(flag: string, value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new UsageError(`${flag}: not valid JSON: ${value}`);
+  }
 }
 
 /** Option parser for a repeatable flag that also takes comma-separated values. */

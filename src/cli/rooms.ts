@@ -1,15 +1,21 @@
-/** `meet-api rooms ...`: create rooms for a user, grant roles, set attendees, list and delete. */
+/** `meet-api rooms ...`: create and change rooms, grant and revoke roles, set attendees, list and delete. */
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { viewRoom } from '../rooms/room-view.js';
 import { ACCESS_LEVELS, ROLES, type Room } from '../rooms/rooms.service.js';
 import { splitList } from '../scopes.js';
-import { addContextAction, described, tabulated } from './command.js';
+import { addContextAction, described, jsonArgument, tabulated, userKey } from './command.js';
 
 /** The room as the API shows it, plus the PIN the operator may need to hand over. */
 function roomWithPin(room: Room, config: Config): Record<string, unknown> {
   return { ...viewRoom(room, config), pin_code: room.pinCode };
 }
+
+const accessLevelOption = () => new Option('--access-level <level>', 'access level').choices(ACCESS_LEVELS);
+const configurationOption = () =>
+  new Option('--configuration <json>', 'the room\'s options as JSON, e.g. \'{"everyone_can_mute": false}\'').argParser((value) =>
+    jsonArgument('--configuration', value),
+  );
 
 export function addRoomsCommands(program: Command): void {
   const rooms = program.command('rooms').description('manage rooms');
@@ -18,13 +24,33 @@ export function addRoomsCommands(program: Command): void {
     rooms
       .command('create')
       .description('create a room owned by a user')
-      .requiredOption('--owner <email>', 'the owner\'s email')
-      .addOption(new Option('--access-level <level>', 'access level').choices(ACCESS_LEVELS).default('trusted')),
-    (options) =>
-      async ({ services, config }) => {
-        const owner = await services.users.getUserByEmail(options.owner);
-        const room = await services.rooms.createRoom({ ownerId: owner.id, clientId: null, accessLevel: options.accessLevel });
+      .option('--owner <email>', 'the owner\'s email')
+      .option('--sub <sub>', 'the owner, named by sub instead of email')
+      .addOption(accessLevelOption().default('trusted' as const))
+      .addOption(configurationOption()),
+    (options) => {
+      const owner = userKey(options.owner, options.sub, '--owner');
+      return async ({ services, config }) => {
+        const user = await services.users.getUser(owner);
+        const room = await services.rooms.createRoomAsOperator(user.id, { access_level: options.accessLevel, configuration: options.configuration });
         return described(roomWithPin(room, config));
+      };
+    },
+  );
+
+  addContextAction(
+    rooms
+      .command('update <roomId>')
+      .description('change a room\'s access level or configuration (each given replaces the stored one)')
+      .addOption(accessLevelOption())
+      .addOption(configurationOption()),
+    (roomId, options) =>
+      async ({ services, config }) => {
+        const changes = {
+          ...(options.accessLevel === undefined ? {} : { access_level: options.accessLevel }),
+          ...(options.configuration === undefined ? {} : { configuration: options.configuration }),
+        };
+        return described(roomWithPin(await services.rooms.changeRoom(roomId, changes), config));
       },
   );
 
@@ -32,14 +58,36 @@ export function addRoomsCommands(program: Command): void {
     rooms
       .command('grant <roomId>')
       .description('give a user a role on a room (replacing the role they had)')
-      .requiredOption('--user <email>', 'the user\'s email')
+      .option('--user <email>', 'the user\'s email')
+      .option('--sub <sub>', 'the user, named by sub instead of email')
       .addOption(new Option('--role <role>', 'role').choices(ROLES).makeOptionMandatory()),
-    (roomId, options) =>
-      async ({ services }) => {
-        const user = await services.users.getUserByEmail(options.user);
+    (roomId, options) => {
+      const key = userKey(options.user, options.sub, '--user');
+      return async ({ services }) => {
+        const user = await services.users.getUser(key);
         const { room, role } = await services.rooms.grantRole(roomId, user.id, options.role);
-        return described({ room_id: room.id, user_id: user.id, email: user.email, role });
-      },
+        return described({ room_id: room.id, user_id: user.id, email: user.email, sub: user.sub, role });
+      };
+    },
+  );
+
+  addContextAction(
+    rooms
+      .command('revoke <roomId>')
+      .description('take a user\'s role on a room away (a room keeps at least one owner)')
+      .option('--user <email>', 'the user\'s email')
+      .option('--sub <sub>', 'the user, named by sub instead of email'),
+    (roomId, options) => {
+      const key = userKey(options.user, options.sub, '--user');
+      return async ({ services }) => {
+        const user = await services.users.getUser(key);
+        const room = await services.rooms.revokeRole(roomId, user.id);
+        return {
+          document: { revoked: true, room_id: room.id, user_id: user.id, email: user.email, sub: user.sub },
+          text: `revoked the role of ${user.email ?? user.sub} on room ${room.id} (${room.slug})`,
+        };
+      };
+    },
   );
 
   addContextAction(
@@ -70,19 +118,22 @@ export function addRoomsCommands(program: Command): void {
     rooms
       .command('list')
       .description('list rooms, all or those a user holds a role on')
-      .option('--user <email>', 'only this user\'s rooms'),
-    (options) =>
-      async ({ services, config }) => {
+      .option('--user <email>', 'only this user\'s rooms')
+      .option('--sub <sub>', 'only the rooms of the user with this sub'),
+    (options) => {
+      const key = options.user === undefined && options.sub === undefined ? undefined : userKey(options.user, options.sub, '--user');
+      return async ({ services, config }) => {
         let found: Room[];
-        if (options.user === undefined) found = await services.rooms.listAllRooms();
+        if (key === undefined) found = await services.rooms.listAllRooms();
         else {
-          const user = await services.users.getUserByEmail(options.user);
+          const user = await services.users.getUser(key);
           found = (await services.rooms.listRoomsForUser(user.id, 1, Number.MAX_SAFE_INTEGER)).rooms;
         }
         return tabulated(
           found.map((room) => roomWithPin(room, config)),
           ['id', 'slug', 'access_level', 'pin_code'],
         );
-      },
+      };
+    },
   );
 }

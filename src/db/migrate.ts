@@ -12,12 +12,17 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import * as initialSchema from './migrations/2026-11-28-001-initial-schema.js';
 import * as roomAttendees from './migrations/2026-11-28-002-room-attendees.js';
 import * as accessSortKey from './migrations/2026-11-28-003-access-sort-key.js';
+import * as roomOptionsAndUserSub from './migrations/2026-12-02-004-room-options-and-user-sub.js';
 
 const migrations: Record<string, Migration> = {
   '2026-11-28-001-initial-schema': initialSchema,
   '2026-11-28-002-room-attendees': roomAttendees,
   '2026-11-28-003-access-sort-key': accessSortKey,
+  '2026-12-02-004-room-options-and-user-sub': roomOptionsAndUserSub,
 };
+
+/** Every migration's name, in the order they apply. */
+export const MIGRATION_NAMES = Object.keys(migrations).sort();
 
 const ATTEMPTS = 5;
 

@@ -11,9 +11,12 @@ type DbTimestamp = ColumnType<string | Date, string, string>;
 
 export interface UsersTable {
   id: string;
-  email: string;
+  /** null for a user known only by the identity provider's sub (the resource-server mode) */
+  email: string | null;
   /** lower-cased email: the unique key that makes emails case-insensitive */
-  email_lookup: string;
+  email_lookup: string | null;
+  /** the identity provider's subject; unique where present */
+  sub: string | null;
   is_active: DbBoolean;
   created_at: DbTimestamp;
   updated_at: DbTimestamp;
@@ -41,9 +44,13 @@ export interface ApplicationDomainsTable {
 
 export interface RoomsTable {
   id: string;
+  /** a generated room's name is its slug */
+  name: string;
   slug: string;
   pin_code: string;
   access_level: string;
+  /** JSON object of the room's options (RoomConfiguration), '{}' until set */
+  configuration: string;
   /** client_id of the application that created the room; null when an operator did */
   created_by_client_id: string | null;
   created_at: DbTimestamp;

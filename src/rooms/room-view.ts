@@ -8,7 +8,14 @@ export type { RoomView };
 export type RoomViewConfig = Pick<Config, 'baseUrl' | 'telephony'>;
 
 export function viewRoom(room: Room, config: RoomViewConfig): RoomView {
-  const view = { id: room.id, slug: room.slug, access_level: room.accessLevel } as RoomView;
+  const view = {
+    id: room.id,
+    name: room.name,
+    slug: room.slug,
+    access_level: room.accessLevel,
+    configuration: room.configuration,
+    attendees: room.attendees,
+  } as RoomView;
   if (config.baseUrl !== undefined) view.url = `${config.baseUrl}/${room.slug}`;
   if (config.telephony.enabled) {
     view.telephony = {
@@ -18,6 +25,5 @@ export function viewRoom(room: Room, config: RoomViewConfig): RoomView {
       default_country: config.telephony.defaultCountry,
     };
   }
-  view.attendees = room.attendees;
   return view;
 }

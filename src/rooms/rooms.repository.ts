@@ -13,41 +13,56 @@ import type { AccessLevel } from './access-levels.js';
 
 export interface Room {
   id: string;
+  name: string;
   slug: string;
   pinCode: string;
   accessLevel: AccessLevel;
+  /** The room's options (RoomConfiguration), as stored. */
+  configuration: Record<string, unknown>;
   createdByClientId: string | null;
   createdAt: string;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const roomColumns = ['rooms.id', 'rooms.slug', 'rooms.pin_code', 'rooms.access_level', 'rooms.created_by_client_id', 'rooms.created_at'] as const;
+const ROOM_COLUMN_NAMES = ['id', 'name', 'slug', 'pin_code', 'access_level', 'configuration', 'created_by_client_id', 'created_at'] as const;
+const roomColumns = ROOM_COLUMN_NAMES.map((column) => `rooms.${column}` as const);
 
-type RoomColumns = Pick<RoomRow, 'id' | 'slug' | 'pin_code' | 'access_level' | 'created_by_client_id' | 'created_at'>;
+type RoomColumns = Pick<RoomRow, (typeof ROOM_COLUMN_NAMES)[number]>;
+
+/** The stored configuration; anything but a JSON object reads as no options. */
+function parseConfiguration(text: string): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(text);
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+}
 
 function toRoom(row: RoomColumns): Room {
   return {
     id: row.id,
+    name: row.name,
     slug: row.slug,
     pinCode: row.pin_code,
     accessLevel: row.access_level as AccessLevel,
+    configuration: parseConfiguration(row.configuration),
     createdByClientId: row.created_by_client_id,
     createdAt: toIsoString(row.created_at),
   };
 }
 
 const insertRoomIfFree = new PreparedQuery<
-  { id: string; slug: string; pinCode: string; accessLevel: AccessLevel; clientId: string | null; now: string },
+  { id: string; slug: string; pinCode: string; accessLevel: AccessLevel; configuration: string; clientId: string | null; now: string },
   { id: string }
 >((db, param) =>
   db
     .insertInto('rooms')
     .values({
       id: param('id'),
+      // A generated room's name is its slug (upstream Meet derives the slug from the name).
+      name: param('slug'),
       slug: param('slug'),
       pin_code: param('pinCode'),
       access_level: param('accessLevel'),
+      configuration: param('configuration'),
       created_by_client_id: param('clientId'),
       created_at: param('now'),
       updated_at: param('now'),
@@ -63,7 +78,7 @@ const insertRoomIfFree = new PreparedQuery<
  */
 export async function insertRoomUnlessTaken(
   trx: Transaction<Database>,
-  room: { slug: string; pinCode: string; accessLevel: AccessLevel; createdByClientId: string | null },
+  room: Pick<Room, 'slug' | 'pinCode' | 'accessLevel' | 'configuration' | 'createdByClientId'>,
 ): Promise<Room | undefined> {
   const now = nowIso();
   const id = randomUUID();
@@ -72,11 +87,34 @@ export async function insertRoomUnlessTaken(
     slug: room.slug,
     pinCode: room.pinCode,
     accessLevel: room.accessLevel,
+    configuration: JSON.stringify(room.configuration),
     clientId: room.createdByClientId,
     now,
   });
   if (!inserted) return undefined;
-  return { id, slug: room.slug, pinCode: room.pinCode, accessLevel: room.accessLevel, createdByClientId: room.createdByClientId, createdAt: now };
+  return { id, name: room.slug, ...room, createdAt: now };
+}
+
+/**
+ * Writes the options given (access level, configuration), leaving the others as they are.
+ * The row is updated even with nothing to change: on PostgreSQL that locks it, so
+ * concurrent changes of one room run one after the other. False when the room is gone.
+ */
+export async function updateRoomOptions(
+  trx: Transaction<Database>,
+  roomId: string,
+  options: { accessLevel?: AccessLevel; configuration?: Record<string, unknown> },
+): Promise<boolean> {
+  const updated = await trx
+    .updateTable('rooms')
+    .set({
+      ...(options.accessLevel === undefined ? {} : { access_level: options.accessLevel }),
+      ...(options.configuration === undefined ? {} : { configuration: JSON.stringify(options.configuration) }),
+      updated_at: nowIso(),
+    })
+    .where('id', '=', roomId)
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
 }
 
 const upsertAccess = new PreparedQuery<
@@ -203,20 +241,16 @@ export async function isAttendee(db: Db, roomId: string, email: string): Promise
 }
 
 /**
- * Replaces the attendee list (already validated and de-duplicated by the caller). The
- * room row is updated first: on PostgreSQL that locks it, so two concurrent replacements
- * run one after the other instead of mixing their lists. False when the room is gone.
+ * Replaces the attendee list (already validated and de-duplicated by the caller), inside
+ * a transaction that has locked the room (updateRoomOptions).
  */
-export async function replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<boolean> {
-  const touched = await trx.updateTable('rooms').set({ updated_at: nowIso() }).where('id', '=', roomId).executeTakeFirst();
-  if (Number(touched.numUpdatedRows) === 0) return false;
+export async function replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<void> {
   await trx.deleteFrom('room_attendees').where('room_id', '=', roomId).execute();
-  if (emails.length === 0) return true;
+  if (emails.length === 0) return;
   await trx
     .insertInto('room_attendees')
     .values(emails.map((email, position) => ({ id: randomUUID(), room_id: roomId, email, email_lookup: emailLookupKey(email), position })))
     .execute();
-  return true;
 }
 
 /** Deletes the room; its accesses and attendees go with it (ON DELETE CASCADE). */
@@ -267,7 +301,8 @@ function pageWithAttendeesQuery(withSlug: boolean) {
     return db
       .selectFrom(pageQuery.as('page'))
       .leftJoin('room_attendees', 'room_attendees.room_id', 'page.id')
-      .select(['page.id', 'page.slug', 'page.pin_code', 'page.access_level', 'page.created_by_client_id', 'page.created_at', 'room_attendees.email'])
+      .select(ROOM_COLUMN_NAMES.map((column) => `page.${column}` as const))
+      .select('room_attendees.email')
       .select(total.as('total'))
       .orderBy('page.sort_key', 'desc')
       .orderBy('page.id', 'desc')
@@ -298,4 +333,39 @@ export async function pageOfUserRooms(
 export async function listAllRooms(db: Db): Promise<Room[]> {
   const rows = await db.selectFrom('rooms').select(roomColumns).orderBy('rooms.created_at', 'desc').orderBy('rooms.id', 'desc').execute();
   return rows.map(toRoom);
+}
+
+/** The rooms on which the user is the only owner. */
+export async function roomsSolelyOwnedBy(db: Db, userId: string): Promise<Pick<Room, 'id' | 'slug'>[]> {
+  return db
+    .selectFrom('room_accesses as mine')
+    .innerJoin('rooms', 'rooms.id', 'mine.room_id')
+    .select(['rooms.id', 'rooms.slug'])
+    .where('mine.user_id', '=', userId)
+    .where('mine.role', '=', 'owner')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('room_accesses as other')
+            .select('other.id')
+            .whereRef('other.room_id', '=', 'mine.room_id')
+            .where('other.role', '=', 'owner')
+            .whereRef('other.user_id', '<>', 'mine.user_id'),
+        ),
+      ),
+    )
+    .orderBy('rooms.slug')
+    .execute();
+}
+
+/** The user's role on the room, if any. */
+export async function roleOfUser(db: Db, roomId: string, userId: string): Promise<Role | undefined> {
+  const row = await db.selectFrom('room_accesses').select('role').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+  return row?.role as Role | undefined;
+}
+
+/** Removes the user's role on the room; false when they held none. */
+export async function deleteRoomAccess(db: Db, roomId: string, userId: string): Promise<boolean> {
+  const deleted = await db.deleteFrom('room_accesses').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+  return Number(deleted.numDeletedRows) > 0;
 }

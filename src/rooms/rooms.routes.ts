@@ -177,7 +177,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const room = await rooms.createRoom({ ownerId: principal.userId, clientId: principal.clientId });
+      const room = await rooms.createRoomForApplication(principal.userId, principal.clientId, request.body);
       return reply
         .code(201)
         .header('location', `${requestOrigin(request)}${ROOMS_PATH}${room.id}/`)
@@ -244,7 +244,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
       if (invalid instanceof InvalidBodyShapeError) throw invalid;
       const room = await rooms.roomToUpdate(request.params.id, principalOf(request).userId);
       if (invalid) throw invalid;
-      return viewRoom(await rooms.updateRoom(room, request.body), config);
+      return viewRoom(await rooms.updateRoomForApplication(room, request.body), config);
     },
   );
 

@@ -19,6 +19,39 @@ export const AccessLevelSchema = Type.Enum(ACCESS_LEVELS, {
   description: '`public`: anyone joins; `trusted`: any authenticated user joins; `restricted`: only users holding a role on the room.',
 });
 
+/** What a participant may publish (LiveKit's track sources). */
+export const MEDIA_SOURCES = ['camera', 'microphone', 'screen_share', 'screen_share_audio'] as const;
+
+/** The options a room's configuration may hold (upstream Meet's RoomConfiguration). */
+const configurationOptions = {
+  can_publish_sources: Type.Optional(
+    nullable(
+      Type.Array(Type.Enum(MEDIA_SOURCES, { type: 'string' }), {
+        description: 'What participants may publish; null or absent: everything.',
+        examples: [['camera', 'microphone']],
+      }),
+    ),
+  ),
+  everyone_can_mute: Type.Optional(nullable(Type.Boolean({ description: 'Whether every participant may mute the others.' }))),
+};
+
+/** A room's configuration as stored and shown: the options above, and any other key a Meet deployment keeps there. */
+export const RoomConfigurationSchema = Type.Object(configurationOptions, {
+  $id: 'RoomConfiguration',
+  additionalProperties: true,
+  description: 'The room\'s options; `{}` until set.',
+});
+export type RoomConfiguration = Static<typeof RoomConfigurationSchema>;
+
+/** A configuration a client sends: only the known options, checked strictly; `null` reads as `{}`. */
+const ConfigurationInputSchema = nullable(
+  Type.Object(configurationOptions, {
+    additionalProperties: false,
+    description: 'Replaces the room\'s configuration. Unknown keys and bad values are refused, each named; `null` reads as `{}`.',
+    examples: [{ can_publish_sources: ['camera', 'microphone'], everyone_can_mute: false }],
+  }),
+);
+
 export const TelephonySchema = Type.Object(
   {
     enabled: Type.Boolean(),
@@ -40,8 +73,10 @@ export const AttendeesSchema = Type.Array(Type.String({ format: 'email' }), {
 export const RoomSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid', examples: [ROOM_ID_EXAMPLE] }),
+    name: Type.String({ description: 'The room\'s name; a generated room\'s name is its slug.', examples: [ROOM_SLUG_EXAMPLE] }),
     slug: Type.String({ description: 'Three groups of lowercase letters, `xxx-xxxx-xxx`.', examples: [ROOM_SLUG_EXAMPLE] }),
     access_level: AccessLevelSchema,
+    configuration: ref(RoomConfigurationSchema),
     url: Type.Optional(
       Type.String({
         format: 'uri',
@@ -49,8 +84,8 @@ export const RoomSchema = Type.Object(
         examples: [`https://meet.example.org/${ROOM_SLUG_EXAMPLE}`],
       }),
     ),
-    telephony: Type.Optional(ref(TelephonySchema)),
     attendees: AttendeesSchema,
+    telephony: Type.Optional(ref(TelephonySchema)),
   },
   { $id: 'Room', description: 'A room as the API shows it.' },
 );
@@ -84,18 +119,26 @@ export const RoomKeyParamsSchema = Type.Object({
   }),
 });
 
+const accessLevelOption = Type.Optional(AccessLevelSchema);
+
 export const RoomCreateSchema = Type.Object(
-  {},
+  { access_level: accessLevelOption, configuration: Type.Optional(ConfigurationInputSchema) },
   {
-    description: 'Optional: no body, an empty body or a JSON object. Its fields are ignored: everything is generated.',
+    description:
+      'Optional: no body, an empty body or a JSON object. Only the room options are read; every other field (`id`, `slug`, `name`, `pin_code`...) is ignored and generated.',
     additionalProperties: true,
-    examples: [{}],
+    examples: [{}, { access_level: 'restricted', configuration: { everyone_can_mute: false } }],
   },
 );
+export type RoomCreate = Static<typeof RoomCreateSchema>;
 
 export const RoomUpdateSchema = Type.Object(
-  { attendees: AttendeesSchema },
-  { description: '**v1.1** The new attendee list. Other fields are ignored.' },
+  { access_level: accessLevelOption, configuration: Type.Optional(ConfigurationInputSchema), attendees: Type.Optional(AttendeesSchema) },
+  {
+    description: 'Each field present replaces the stored value; those absent stay as they are. Other fields are ignored.',
+    additionalProperties: true,
+    examples: [{ attendees: ['ada@example.com'] }, { access_level: 'restricted', configuration: { can_publish_sources: ['camera', 'microphone'] } }],
+  },
 );
 export type RoomUpdate = Static<typeof RoomUpdateSchema>;
 
@@ -127,6 +170,6 @@ export const AdmissionDecisionSchema = Type.Object(
 );
 export type AdmissionDecision = Static<typeof AdmissionDecisionSchema>;
 
-export const ROOM_SCHEMAS = [TelephonySchema, RoomSchema, RoomListSchema];
+export const ROOM_SCHEMAS = [RoomConfigurationSchema, TelephonySchema, RoomSchema, RoomListSchema];
 /** Described only while the internal admission route is mounted. */
 export const ADMISSION_SCHEMAS = [AdmissionDecisionSchema];

@@ -6,7 +6,7 @@ import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE, detailError } from '../errors
 import { randomDigits, randomLowercase } from '../secrets.js';
 import { emailLookupKey, isUuid } from '../validation.js';
 import { checkInput } from '../input-validation.js';
-import { RoomUpdateSchema, type AdmissionDecision, type AdmissionRequest, type RoomUpdate } from './rooms.schemas.js';
+import { RoomCreateSchema, RoomUpdateSchema, type AdmissionDecision, type AdmissionRequest, type RoomConfiguration, type RoomCreate, type RoomUpdate } from './rooms.schemas.js';
 import * as repo from './rooms.repository.js';
 import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room as RoomRecord, type RoomKey } from './rooms.repository.js';
 
@@ -19,6 +19,7 @@ export const FORBIDDEN = 'You do not have permission to perform this action.';
 export const INVALID_PAGE = 'Invalid page.';
 export const NOT_CREATED_BY_APPLICATION = 'This room was not created by this application.';
 export const NOT_OWNER = 'Only the owner of the room can delete it.';
+export const PUBLIC_ROOMS_DISABLED = 'Public rooms are disabled for the external API.';
 
 const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 
@@ -56,16 +57,48 @@ export interface RoomPage {
 export class RoomsService {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly config: Pick<Config, 'telephony'>,
+    private readonly config: Pick<Config, 'telephony' | 'externalApi'>,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Refuses a public room asked through the API while the deployment keeps public rooms
+   * out of it (unless public is its default anyway).
+   */
+  private checkApiAccessLevel(accessLevel: AccessLevel | undefined): void {
+    const { defaultAccessLevel, allowPublicAccess } = this.config.externalApi;
+    if (accessLevel === 'public' && !allowPublicAccess && defaultAccessLevel !== 'public') {
+      throw new ApiError(400, { access_level: [PUBLIC_ROOMS_DISABLED] });
+    }
+  }
+
+  /**
+   * Creates a room through the API: the options asked (or the deployment's default access
+   * level), the delegated user as owner, the calling application (or service) recorded.
+   */
+  async createRoomForApplication(ownerId: string, clientId: string, options: RoomCreate): Promise<Room> {
+    this.checkApiAccessLevel(options.access_level);
+    return this.createRoom({
+      ownerId,
+      clientId,
+      accessLevel: options.access_level ?? this.config.externalApi.defaultAccessLevel,
+      configuration: options.configuration ?? {},
+    });
+  }
+
+  /** Creates a room for an operator (command line): any access level; the options checked as the API checks them. */
+  async createRoomAsOperator(ownerId: string, options: Record<string, unknown>): Promise<Room> {
+    const checked = checkInput(RoomCreateSchema, options);
+    return this.createRoom({ ownerId, clientId: null, accessLevel: checked.access_level, configuration: checked.configuration ?? {} });
+  }
 
   /**
    * Creates a room owned by the user, in one transaction with its owner access. Slug and
    * PIN collisions are retried with fresh values and never reach the caller.
    */
-  async createRoom(input: { ownerId: string; clientId: string | null; accessLevel?: AccessLevel }): Promise<Room> {
+  async createRoom(input: { ownerId: string; clientId: string | null; accessLevel?: AccessLevel; configuration?: RoomConfiguration }): Promise<Room> {
     const accessLevel = input.accessLevel ?? 'trusted';
+    const configuration = input.configuration ?? {};
     const attempts = this.config.telephony.pinMaxRetries;
     const room = await this.db.transaction().execute(async (trx) => {
       for (let attempt = 0; attempt < attempts; attempt++) {
@@ -73,6 +106,7 @@ export class RoomsService {
           slug: generateSlug(),
           pinCode: randomDigits(this.config.telephony.pinLength),
           accessLevel,
+          configuration,
           createdByClientId: input.clientId,
         });
         if (inserted) {
@@ -148,18 +182,39 @@ export class RoomsService {
     return room;
   }
 
-  /** Replaces the attendee list of any room (operator commands): checked as the HTTP API checks it. */
-  async setAttendees(idOrSlug: string, attendees: readonly string[]): Promise<Room> {
-    const changes = checkInput(RoomUpdateSchema, { attendees });
-    return this.updateRoom(await this.getRoom(idOrSlug), changes);
+  /** Applies a change asked through the API (validated already), after the API's access-level rule. */
+  async updateRoomForApplication(room: Room, changes: RoomUpdate): Promise<Room> {
+    this.checkApiAccessLevel(changes.access_level);
+    return this.updateRoom(room, changes);
   }
 
-  /** Applies a validated change (a new attendee list) to a room. */
-  async updateRoom(room: RoomRecord, changes: RoomUpdate): Promise<Room> {
-    const emails = distinctAttendees(changes.attendees);
-    const replaced = await this.db.transaction().execute((trx) => repo.replaceAttendees(trx, room.id, emails));
-    if (!replaced) throw detailError(404, NOT_FOUND); // deleted meanwhile
-    return { ...room, attendees: emails };
+  /** Changes any room (operator commands): checked against the same schema as the HTTP API. */
+  async changeRoom(idOrSlug: string, changes: Record<string, unknown>): Promise<Room> {
+    const checked = checkInput(RoomUpdateSchema, changes);
+    return this.updateRoom(await this.getRoom(idOrSlug), checked);
+  }
+
+  /** Replaces the attendee list of any room (operator commands). */
+  setAttendees(idOrSlug: string, attendees: readonly string[]): Promise<Room> {
+    return this.changeRoom(idOrSlug, { attendees });
+  }
+
+  /**
+   * Applies a validated change: each option present replaces the stored one, in one
+   * transaction (a refused change writes nothing; nothing present changes nothing).
+   */
+  async updateRoom(room: Room, changes: RoomUpdate): Promise<Room> {
+    const accessLevel = changes.access_level;
+    const configuration = changes.configuration === undefined ? undefined : (changes.configuration ?? {});
+    const attendees = changes.attendees === undefined ? undefined : distinctAttendees(changes.attendees);
+    if (accessLevel === undefined && configuration === undefined && attendees === undefined) return room;
+    const found = await this.db.transaction().execute(async (trx) => {
+      if (!(await repo.updateRoomOptions(trx, room.id, { accessLevel, configuration }))) return false;
+      if (attendees !== undefined) await repo.replaceAttendees(trx, room.id, attendees);
+      return true;
+    });
+    if (!found) throw detailError(404, NOT_FOUND); // deleted meanwhile
+    return { ...room, accessLevel: accessLevel ?? room.accessLevel, configuration: configuration ?? room.configuration, attendees: attendees ?? room.attendees };
   }
 
   /**
@@ -209,7 +264,31 @@ export class RoomsService {
       throw new ApiError(400, { role: [`"${role}" is not a valid choice; roles: ${ROLES.join(', ')}.`] });
     }
     const room = await this.getRoom(roomId);
-    await repo.upsertRoomAccess(this.db, room, userId, role as Role);
+    await this.db.transaction().execute(async (trx) => {
+      if (role !== 'owner') await this.keepAnOwner(trx, room, userId);
+      await repo.upsertRoomAccess(trx, room, userId, role as Role);
+    });
     return { room, role: role as Role };
+  }
+
+  /** Removes the user's role on the room (operator commands); a room keeps at least one owner. */
+  async revokeRole(roomId: string, userId: string): Promise<Room> {
+    const room = await this.getRoom(roomId);
+    await this.db.transaction().execute(async (trx) => {
+      await this.keepAnOwner(trx, room, userId);
+      if (!(await repo.deleteRoomAccess(trx, room.id, userId))) {
+        throw new ApiError(400, { user: ['This user holds no role on the room.'] });
+      }
+    });
+    return room;
+  }
+
+  /** Refuses to take the owner role away from the room's only owner. */
+  private async keepAnOwner(trx: Kysely<Database>, room: Room, userId: string): Promise<void> {
+    if ((await repo.roleOfUser(trx, room.id, userId)) !== 'owner') return;
+    const sole = await repo.roomsSolelyOwnedBy(trx, userId);
+    if (sole.some((r) => r.id === room.id)) {
+      throw new ApiError(400, { user: [`This user is the last owner of ${room.slug}: a room keeps at least one owner; make someone else owner first.`] });
+    }
   }
 }

@@ -1,7 +1,12 @@
 /**
- * Who is calling the rooms API: the bearer checks of docs/api.md ("Authentication on /rooms"), in their order, each
- * with its own message. The application and the user are read on every request (in one
- * query), so deactivating either cuts its tokens off at once.
+ * Who is calling the rooms API. Two ways in:
+ * - an application token (the client-credentials mode): the bearer checks of docs/api.md
+ *   ("Authentication on /rooms"), in their order, each with its own message. The
+ *   application and the user are read on every request (in one query), so deactivating
+ *   either cuts its tokens off at once;
+ * - a user's own token of the identity provider (the resource-server mode,
+ *   docs/resource-server.md): any bearer value that is not one of our tokens is introspected
+ *   at the authorization server; ours never leave this server.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -9,7 +14,22 @@ import { findAuthSubjects } from '../applications/applications.repository.js';
 import { detailError, type ApiError } from '../errors.js';
 import type { Scope } from '../scopes.js';
 import { isUuid } from '../validation.js';
-import { INVALID_TOKEN, TOKEN_EXPIRED, type JwtCodec } from './jwt.js';
+import type { UsersService } from '../users/users.service.js';
+import { INVALID_TOKEN, TOKEN_EXPIRED, TokenRefusal, type JwtCodec, type VerifiedPayload } from './jwt.js';
+
+/** What the resource-server mode needs of the authorization server (tokens/introspection.ts). */
+export interface UserTokenIntrospector {
+  introspect(bearerValue: string): Promise<{ sub: string; scopes: readonly string[]; audience: string }>;
+}
+
+export interface BearerOptions {
+  /** False: application tokens are refused (APPLICATION_ENABLED=false). */
+  applicationTokens: boolean;
+  /** Present in the resource-server mode; also what creates users on first sight there. */
+  userTokens?: { introspector: UserTokenIntrospector; createUser: boolean };
+}
+
+export const NO_USER_FOR_TOKEN = 'Login failed: No user found for the given access token.';
 
 export interface Principal {
   userId: string;
@@ -55,6 +75,8 @@ export class BearerAuthenticator {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly jwt: JwtCodec,
+    private readonly users: UsersService,
+    private readonly options: BearerOptions,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -63,14 +85,20 @@ export class BearerAuthenticator {
     if (parts.length !== 2) throw unauthorized(BEARER_FAILURES.badHeader, false);
     const token = parts[1] as string;
 
-    let payload;
+    let payload: VerifiedPayload;
     try {
       payload = this.jwt.verify(token);
     } catch (error) {
-      const detail = (error as ApiError).body?.detail;
-      throw unauthorized(typeof detail === 'string' ? detail : BEARER_FAILURES.invalidToken, true);
+      if (!(error instanceof TokenRefusal)) throw error;
+      if (!error.ours && this.options.userTokens) return this.authenticateUserToken(token, this.options.userTokens);
+      throw unauthorized(error.detail, true);
     }
+    // Ours, but the client-credentials mode is off: refused as a token this server does not take.
+    if (!this.options.applicationTokens) throw unauthorized(BEARER_FAILURES.invalidToken, true);
+    return this.authenticateApplicationToken(payload);
+  }
 
+  private async authenticateApplicationToken(payload: VerifiedPayload): Promise<Principal> {
     const clientId = payload.client_id;
     if (typeof clientId !== 'string' || clientId === '') throw unauthorized(BEARER_FAILURES.badClaims, true);
     const userId = typeof payload.user_id === 'string' && isUuid(payload.user_id) ? payload.user_id.toLowerCase() : undefined;
@@ -91,6 +119,20 @@ export class BearerAuthenticator {
       scopes: tokenScopes.filter((s) => granted.includes(s)),
       tokenHasNoScope: tokenScopes.length === 0,
     };
+  }
+
+  /**
+   * A user's token of the identity provider: introspected (which may refuse it with 401 or
+   * answer 503), then its subject is the user (created on first sight when allowed) and the
+   * calling service, named by the audience claim, stands where an application would.
+   */
+  private async authenticateUserToken(token: string, mode: NonNullable<BearerOptions['userTokens']>): Promise<Principal> {
+    const introspected = await mode.introspector.introspect(token);
+    const user = await this.users.findOrCreate({ sub: introspected.sub }, mode.createUser);
+    if (!user) throw unauthorized(NO_USER_FOR_TOKEN, true);
+    if (!user.isActive) throw unauthorized(BEARER_FAILURES.disabledUser, true);
+    const scopes = introspected.scopes.map((s) => s.toLowerCase());
+    return { userId: user.id, clientId: introspected.audience, scopes, tokenHasNoScope: scopes.length === 0 };
   }
 }
 

@@ -9,7 +9,6 @@
  */
 import { TokenError, createSigner, createVerifier } from 'fast-jwt';
 import type { Config } from '../config.js';
-import { detailError } from '../errors.js';
 
 export interface DelegationClaims {
   userId: string;
@@ -25,6 +24,22 @@ export interface VerifiedPayload {
 
 export const INVALID_TOKEN = 'Invalid token.';
 export const TOKEN_EXPIRED = 'Token expired.';
+
+/**
+ * A refused token. `ours` says whether this server signed it: a token that is not ours
+ * (bearer check 3: not a JWT, another key, another algorithm, no exp) may be a user's token
+ * of the identity provider, for the resource-server mode to introspect; one of ours
+ * refused later (expired, wrong issuer or audience) never leaves this server.
+ */
+export class TokenRefusal extends Error {
+  constructor(
+    readonly detail: string,
+    readonly ours: boolean,
+  ) {
+    super(detail);
+    this.name = 'TokenRefusal';
+  }
+}
 
 /** Verified tokens remembered at most; integrators reuse one token for many requests. */
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -77,15 +92,15 @@ export class JwtCodec {
 
   /**
    * The payload of a well-signed, unexpired token from this issuer (and audience), or a
-   * 401 naming the first check that failed, in the contract's order: signature and
-   * shape, then expiry, then issuer and audience.
+   * TokenRefusal naming the first check that failed, in the bearer checks' order:
+   * signature and shape, then expiry, then issuer and audience.
    */
   verify(token: string): VerifiedPayload {
     const cached = this.verified.get(token);
     if (cached !== undefined) {
       if (isExpired(cached.exp)) {
         this.verified.delete(token);
-        throw detailError(401, TOKEN_EXPIRED);
+        throw new TokenRefusal(TOKEN_EXPIRED, true);
       }
       return cached;
     }
@@ -93,18 +108,18 @@ export class JwtCodec {
     try {
       payload = this.verifier(token);
     } catch (error) {
-      if (error instanceof TokenError) throw detailError(401, INVALID_TOKEN);
+      if (error instanceof TokenError) throw new TokenRefusal(INVALID_TOKEN, false);
       throw error;
     }
     const exp = payload.exp;
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw detailError(401, INVALID_TOKEN);
-    if (isExpired(exp)) throw detailError(401, TOKEN_EXPIRED);
-    if (payload.iss !== this.options.issuer) throw detailError(401, INVALID_TOKEN);
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenRefusal(INVALID_TOKEN, false);
+    if (isExpired(exp)) throw new TokenRefusal(TOKEN_EXPIRED, true);
+    if (payload.iss !== this.options.issuer) throw new TokenRefusal(INVALID_TOKEN, true);
     const audience = this.options.audience;
     if (audience !== undefined) {
       const aud = payload.aud;
       const matches = typeof aud === 'string' ? aud === audience : Array.isArray(aud) && aud.includes(audience);
-      if (!matches) throw detailError(401, INVALID_TOKEN);
+      if (!matches) throw new TokenRefusal(INVALID_TOKEN, true);
     }
     const verified = payload as VerifiedPayload;
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);

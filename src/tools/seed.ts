@@ -71,9 +71,12 @@ async function main(): Promise<void> {
             const id = randomUUID();
             const at = new Date(base + users + n).toISOString();
             const serial = existing + n;
+            const slug = slugFor(serial);
             roomRows.push({
               id,
-              slug: slugFor(serial),
+              name: slug,
+              slug,
+              configuration: '{}',
               pin_code: String(serial).padStart(config.telephony.pinLength, '0'),
               access_level: 'trusted',
               created_by_client_id: null,

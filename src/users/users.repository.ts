@@ -7,66 +7,113 @@ import { emailLookupKey } from '../validation.js';
 
 export interface User {
   id: string;
-  email: string;
+  /** null for a user known only by the identity provider's sub */
+  email: string | null;
+  /** the identity provider's subject, when known */
+  sub: string | null;
   isActive: boolean;
 }
 
+/** How an operator or a token names a user: by email (case-insensitive) or by the identity provider's sub. */
+export type UserKey = { email: string } | { sub: string };
+
 type Db = Kysely<Database>;
 
-const columns = ['id', 'email', 'is_active'] as const;
+const columns = ['id', 'email', 'sub', 'is_active'] as const;
+type UserColumns = { id: string; email: string | null; sub: string | null; is_active: number | boolean };
 
-function toUser(row: { id: string; email: string; is_active: number | boolean }): User {
-  return { id: row.id, email: row.email, isActive: toBoolean(row.is_active) };
+function toUser(row: UserColumns): User {
+  return { id: row.id, email: row.email, sub: row.sub, isActive: toBoolean(row.is_active) };
 }
 
-const userByEmail = new PreparedQuery<{ lookup: string }, { id: string; email: string; is_active: number | boolean }>((db, param) =>
+const userByEmail = new PreparedQuery<{ lookup: string }, UserColumns>((db, param) =>
   db.selectFrom('users').select(columns).where('email_lookup', '=', param('lookup')),
 );
+
+const userBySub = new PreparedQuery<{ sub: string }, UserColumns>((db, param) => db.selectFrom('users').select(columns).where('sub', '=', param('sub')));
 
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
   const row = await userByEmail.executeTakeFirst(db, { lookup: emailLookupKey(email) });
   return row && toUser(row);
 }
 
+export async function findUserBySub(db: Db, sub: string): Promise<User | undefined> {
+  const row = await userBySub.executeTakeFirst(db, { sub });
+  return row && toUser(row);
+}
+
+export function findUser(db: Db, key: UserKey): Promise<User | undefined> {
+  return 'email' in key ? findUserByEmail(db, key.email) : findUserBySub(db, key.sub);
+}
+
 export async function listUsers(db: Db): Promise<User[]> {
-  const rows = await db.selectFrom('users').select(columns).orderBy('email_lookup').execute();
+  // Users without an email (NULL) come after the others on both stores.
+  const rows = await db
+    .selectFrom('users')
+    .select(columns)
+    .orderBy((eb) => eb.case().when('email_lookup', 'is', null).then(1).else(0).end())
+    .orderBy('email_lookup')
+    .orderBy('sub')
+    .execute();
   return rows.map(toUser);
 }
 
-/** Inserts a user; throws the database's unique violation when the email is taken. */
-export async function insertUser(db: Db, email: string, isActive: boolean): Promise<User> {
+/** Inserts a user; throws the database's unique violation when the email or the sub is taken. */
+export async function insertUser(db: Db, user: { email: string | null; sub: string | null; isActive: boolean }): Promise<User> {
   const now = nowIso();
-  const user = { id: randomUUID(), email, isActive };
+  const id = randomUUID();
   await db
     .insertInto('users')
     .values({
-      id: user.id,
-      email,
-      email_lookup: emailLookupKey(email),
-      is_active: fromBoolean(isActive),
+      id,
+      email: user.email,
+      email_lookup: user.email === null ? null : emailLookupKey(user.email),
+      sub: user.sub,
+      is_active: fromBoolean(user.isActive),
       created_at: now,
       updated_at: now,
     })
     .execute();
-  return user;
+  return { id, ...user };
 }
 
 /**
- * Inserts the user unless one already has that email, then reads whichever row won. The
- * unique constraint decides between concurrent callers; the losers simply re-read.
+ * Inserts the user unless one already has that email (or that sub), then reads whichever
+ * row won. The unique index decides between concurrent callers; the losers simply re-read.
  */
-export async function insertUserIfAbsent(db: Db, email: string): Promise<User> {
+export async function insertUserIfAbsent(db: Db, key: UserKey): Promise<User> {
   const now = nowIso();
+  const email = 'email' in key ? key.email : null;
   await db
     .insertInto('users')
-    .values({ id: randomUUID(), email, email_lookup: emailLookupKey(email), is_active: 1, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.column('email_lookup').doNothing())
+    .values({
+      id: randomUUID(),
+      email,
+      email_lookup: email === null ? null : emailLookupKey(email),
+      sub: 'sub' in key ? key.sub : null,
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('email' in key ? 'email_lookup' : 'sub').doNothing())
     .execute();
-  const user = await findUserByEmail(db, email);
+  const user = await findUser(db, key);
   if (!user) throw new Error('user vanished between insert and read');
   return user;
 }
 
-export async function setUserActive(db: Db, id: string, isActive: boolean): Promise<void> {
-  await db.updateTable('users').set({ is_active: fromBoolean(isActive), updated_at: nowIso() }).where('id', '=', id).execute();
+export async function updateUser(db: Db, id: string, changes: { isActive?: boolean; email?: string }): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({
+      ...(changes.isActive === undefined ? {} : { is_active: fromBoolean(changes.isActive) }),
+      ...(changes.email === undefined ? {} : { email: changes.email, email_lookup: emailLookupKey(changes.email) }),
+      updated_at: nowIso(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteUser(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', id).execute();
 }

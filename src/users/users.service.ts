@@ -2,33 +2,61 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/database.js';
 import { ApiError, detailError } from '../errors.js';
+import { roomsSolelyOwnedBy } from '../rooms/rooms.repository.js';
 import { isValidEmail } from '../validation.js';
 import * as repo from './users.repository.js';
-import type { User } from './users.repository.js';
+import type { User, UserKey } from './users.repository.js';
 
-export type { User };
+export type { User, UserKey };
 
 /** A user as the operator sees it (CLI output). */
 export interface UserView {
   id: string;
-  email: string;
+  email: string | null;
+  sub: string | null;
   is_active: boolean;
 }
 
 export function viewUser(user: User): UserView {
-  return { id: user.id, email: user.email, is_active: user.isActive };
+  return { id: user.id, email: user.email, sub: user.sub, is_active: user.isActive };
+}
+
+/** How a user is named in messages: their email, else their sub. */
+export function describeUserKey(key: UserKey): string {
+  return 'email' in key ? `the email ${key.email}` : `the sub ${key.sub}`;
+}
+
+function validEmail(email: string): string {
+  const trimmed = email.trim();
+  if (!isValidEmail(trimmed)) throw new ApiError(400, { email: ['Enter a valid email address.'] });
+  return trimmed;
+}
+
+function validSub(sub: string): string {
+  const trimmed = sub.trim();
+  // eslint-disable-next-line no-control-regex
+  if (trimmed === '' || trimmed.length > 255 || /[\u0000-\u001f]/.test(trimmed)) {
+    throw new ApiError(400, { sub: ['Give a sub of 1 to 255 characters, without control characters.'] });
+  }
+  return trimmed;
+}
+
+function normalizeKey(key: UserKey): UserKey {
+  return 'email' in key ? { email: key.email.trim() } : { sub: key.sub.trim() };
 }
 
 export class UsersService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async createUser(input: { email: string; isActive?: boolean }): Promise<User> {
-    const email = input.email.trim();
-    if (!isValidEmail(email)) throw new ApiError(400, { email: ['Enter a valid email address.'] });
+  /** A user with an email, a sub, or both (at least one). */
+  async createUser(input: { email?: string; sub?: string; isActive?: boolean }): Promise<User> {
+    if (input.email === undefined && input.sub === undefined) throw new ApiError(400, { email: ['Give an email, a sub, or both.'] });
+    const email = input.email === undefined ? null : validEmail(input.email);
+    const sub = input.sub === undefined ? null : validSub(input.sub);
     try {
-      return await repo.insertUser(this.db, email, input.isActive ?? true);
+      return await repo.insertUser(this.db, { email, sub, isActive: input.isActive ?? true });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ApiError(400, { email: ['A user with this email already exists.'] });
+      if (isUniqueViolation(error)) throw new ApiError(400, { user: ['A user with this email or sub already exists.'] });
       throw error;
     }
   }
@@ -37,22 +65,61 @@ export class UsersService {
     return repo.listUsers(this.db);
   }
 
-  async getUserByEmail(email: string): Promise<User> {
-    const user = await repo.findUserByEmail(this.db, email.trim());
-    if (!user) throw detailError(404, `No user has the email ${email.trim()}.`);
+  async getUser(key: UserKey): Promise<User> {
+    const normalized = normalizeKey(key);
+    const user = await repo.findUser(this.db, normalized);
+    if (!user) throw detailError(404, `No user has ${describeUserKey(normalized)}.`);
     return user;
   }
 
-  async setUserActive(email: string, isActive: boolean): Promise<User> {
-    const user = await this.getUserByEmail(email);
-    await repo.setUserActive(this.db, user.id, isActive);
-    return { ...user, isActive };
+  getUserByEmail(email: string): Promise<User> {
+    return this.getUser({ email });
+  }
+
+  /** Activates or deactivates a user, or gives them an email (operator commands). */
+  async updateUser(key: UserKey, changes: { isActive?: boolean; email?: string }): Promise<User> {
+    const user = await this.getUser(key);
+    const email = changes.email === undefined ? undefined : validEmail(changes.email);
+    try {
+      await repo.updateUser(this.db, user.id, { isActive: changes.isActive, email });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError(400, { email: ['A user with this email already exists.'] });
+      throw error;
+    }
+    return { ...user, ...(email === undefined ? {} : { email }), ...(changes.isActive === undefined ? {} : { isActive: changes.isActive }) };
+  }
+
+  setUserActive(email: string, isActive: boolean): Promise<User> {
+    return this.updateUser({ email }, { isActive });
+  }
+
+  /**
+   * Deletes a user and their roles, unless they are the last owner of a room (a room keeps
+   * at least one owner): then the refusal names those rooms.
+   */
+  async deleteUser(key: UserKey): Promise<User> {
+    const user = await this.getUser(key);
+    await this.db.transaction().execute(async (trx) => {
+      const owned = await roomsSolelyOwnedBy(trx, user.id);
+      if (owned.length > 0) {
+        throw new ApiError(400, {
+          user: [`${describeUserKey(key)} is the last owner of ${owned.map((r) => `${r.slug} (${r.id})`).join(', ')}: give each room another owner first.`],
+        });
+      }
+      await repo.deleteUser(trx, user.id);
+    });
+    return user;
   }
 
   /** The user with this email; created (email only) when `allowCreation` and unknown. */
   async findOrProvisionUser(email: string, allowCreation: boolean): Promise<User | undefined> {
-    const existing = await repo.findUserByEmail(this.db, email);
+    return this.findOrCreate({ email }, allowCreation);
+  }
+
+  /** The user named by the key; created with only that key when `allowCreation` and unknown (one user however many ask at once). */
+  async findOrCreate(key: UserKey, allowCreation: boolean): Promise<User | undefined> {
+    const existing = await repo.findUser(this.db, key);
     if (existing || !allowCreation) return existing;
-    return repo.insertUserIfAbsent(this.db, email);
+    return repo.insertUserIfAbsent(this.db, key);
   }
 }
