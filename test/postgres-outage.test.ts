@@ -2,40 +2,9 @@
  * PostgreSQL outage: a TCP relay stands between the server and the real database, so the
  * test can cut the database off and bring it back without disturbing other tests.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, TEST_STORE, call, createClient, getToken, useFreshDatabase, useServer } from './helpers.js';
-
-class Relay {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-  /** When true, bytes are swallowed: connections open but nothing ever answers. */
-  blackhole = false;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.on('data', (chunk) => this.blackhole || upstream.write(chunk));
-      upstream.on('data', (chunk) => this.blackhole || client.write(chunk));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as net.AddressInfo).port;
-  }
-
-  /** The database "goes away": open connections drop and new ones are refused. */
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-}
+import { Relay } from './support/relay.js';
 
 describe.skipIf(TEST_STORE !== 'postgres')('PostgreSQL outage', () => {
   const fresh = useFreshDatabase();
