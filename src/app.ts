@@ -19,6 +19,7 @@ import { ADMISSION_SCHEMAS, ROOM_SCHEMAS } from './rooms/rooms.schemas.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
+import { TokenIntrospector } from './tokens/introspection.js';
 import { JwtCodec } from './tokens/jwt.js';
 import { TOKEN_SCHEMAS } from './tokens/token.schemas.js';
 import { tokenRoutes } from './tokens/token.routes.js';
@@ -80,7 +81,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const services = createServices(database, config, logger);
   const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
   const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
-  const auth = new BearerAuthenticator(database.db, jwt, services.users, { applicationTokens: config.applicationEnabled });
+  const resourceServer = config.resourceServer;
+  const auth = new BearerAuthenticator(database.db, jwt, services.users, {
+    applicationTokens: config.applicationEnabled,
+    ...(resourceServer === undefined
+      ? {}
+      : { userTokens: { introspector: new TokenIntrospector(resourceServer, logger), createUser: resourceServer.createUser } }),
+  });
 
   await app.register(opsRoutes, { database });
   // Without the client-credentials mode the token endpoint does not exist (404, like any unknown path).

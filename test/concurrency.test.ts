@@ -17,7 +17,7 @@ function claimsOf(token: string): Record<string, unknown> {
 
 async function usersWithEmail(server: TestServer, email: string) {
   const rows = await server.database.db.selectFrom('users').select(['id', 'email']).execute();
-  return rows.filter((row) => row.email.toLowerCase() === email.toLowerCase());
+  return rows.filter((row) => row.email?.toLowerCase() === email.toLowerCase());
 }
 
 describe('100 parallel room creations for one user', () => {
@@ -152,7 +152,7 @@ describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retr
     for (let n = 0; n < 10_000; n += 2) {
       const pin = String(n).padStart(4, '0');
       taken.add(pin);
-      rows.push({ id: randomUUID(), slug: `filler-${pin}`, pin_code: pin, access_level: 'trusted', created_by_client_id: null, created_at: now, updated_at: now });
+      rows.push({ id: randomUUID(), name: `filler-${pin}`, slug: `filler-${pin}`, pin_code: pin, access_level: 'trusted', configuration: '{}', created_by_client_id: null, created_at: now, updated_at: now });
     }
     for (let i = 0; i < rows.length; i += 1000) {
       await server.database.db.insertInto('rooms').values(rows.slice(i, i + 1000)).execute();

@@ -263,5 +263,5 @@ export async function userWithToken(server: TestServer, email = `user-${randomBy
   const user = await server.services.users.createUser({ email });
   const client = await createClient(server, { scopes });
   const token = await getToken(server, client, email);
-  return { user, client, token };
+  return { user, email, client, token };
 }

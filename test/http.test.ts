@@ -52,7 +52,7 @@ describe('every route answers with and without its trailing slash, directly', ()
     const subject = await userWithToken(server);
     token = subject.token;
     client = subject.client;
-    email = subject.user.email;
+    email = subject.email;
   });
 
   for (const suffix of ['/', '']) {

@@ -169,7 +169,7 @@ describe('malformed input: always a 4xx JSON answer, never a 5xx, never a write'
     const subject = await userWithToken(server, 'ada@example.com');
     token = subject.token;
     client = subject.client;
-    email = subject.user.email;
+    email = subject.email;
   });
 
   beforeEach(async () => {

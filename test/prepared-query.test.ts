@@ -18,7 +18,7 @@ describe('PreparedQuery', () => {
 
   it('binds each call its own values, keeps the constants, and compiles once per database', async () => {
     let builds = 0;
-    const activeUsersAfter = new PreparedQuery<{ after: string; limit: number }, { email: string }>((db, param) => {
+    const activeUsersAfter = new PreparedQuery<{ after: string; limit: number }, { email: string | null }>((db, param) => {
       builds++;
       return db
         .selectFrom('users')
@@ -53,7 +53,7 @@ describe('PreparedQuery', () => {
   it('inside transactions reuses the compilation of its database; an instance with plugins compiles its own', async () => {
     const sqlSeen: string[] = [];
     let builds = 0;
-    const byEmail = new PreparedQuery<{ email: string }, { email: string }>((db, param) => {
+    const byEmail = new PreparedQuery<{ email: string }, { email: string | null }>((db, param) => {
       builds++;
       const query = db.selectFrom('users').select('email').where('email', '=', param('email'));
       sqlSeen.push(query.compile().sql);
@@ -76,7 +76,7 @@ describe('PreparedQuery', () => {
   });
 
   it('a value bound as SQL data, never as SQL text', async () => {
-    const byEmail = new PreparedQuery<{ email: string }, { email: string }>((db, param) =>
+    const byEmail = new PreparedQuery<{ email: string }, { email: string | null }>((db, param) =>
       db.selectFrom('users').select('email').where('email', '=', param('email')),
     );
     expect(await byEmail.execute(server.database.db, { email: "x' or '1'='1" })).toEqual([]);
@@ -84,7 +84,7 @@ describe('PreparedQuery', () => {
   });
 
   it('refuses a call that leaves a named value out, rather than binding nothing', async () => {
-    const byEmail = new PreparedQuery<{ email: string }, { email: string }>((db, param) =>
+    const byEmail = new PreparedQuery<{ email: string }, { email: string | null }>((db, param) =>
       db.selectFrom('users').select('email').where('email', '=', param('email')),
     );
     await expect(byEmail.execute(server.database.db, {} as { email: string })).rejects.toThrow(/no value given for "email"/);
@@ -94,7 +94,7 @@ describe('PreparedQuery', () => {
     const build = () => [
       // @ts-expect-error users have no column "nonexistent": the declared row must match the query's
       new PreparedQuery<{ id: string }, { nonexistent: Date }>((db, param) => db.selectFrom('users').select('email').where('id', '=', param('id'))),
-      new PreparedQuery<{ email: string }, { email: string }>((db, param) =>
+      new PreparedQuery<{ email: string }, { email: string | null }>((db, param) =>
         // @ts-expect-error a named value is an SQL expression, not a string
         db.selectFrom('users').select('email').where('email', '=', param('email').toLowerCase()),
       ),
@@ -103,7 +103,7 @@ describe('PreparedQuery', () => {
   });
 
   it('refuses a query where a named value did not become a bound parameter', async () => {
-    const broken = new PreparedQuery<{ email: string }, { email: string }>((db, param) => {
+    const broken = new PreparedQuery<{ email: string }, { email: string | null }>((db, param) => {
       param('email'); // asked for, then left out of the query
       return db.selectFrom('users').select('email');
     });

@@ -474,7 +474,7 @@ describe('token endpoint: APPLICATION_ALLOW_USER_CREATION=true', () => {
     const rows = await usersWith('new.person@example.com');
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
-    expect(row.email.toLowerCase()).toBe('new.person@example.com');
+    expect(row.email?.toLowerCase()).toBe('new.person@example.com');
     expect(Boolean(row.is_active)).toBe(true);
     expect(decodeJwt(issued.access_token).user_id).toBe(row.id);
   });

@@ -126,7 +126,13 @@ export async function startAuthorizationServer(): Promise<TestAuthorizationServe
       // `lasuite_meet:rooms:list` need neither the `scopes` configuration nor
       // features.resourceIndicators (those only filter what a client may *request* at the
       // authorization and token endpoints, which this bypasses).
-      const token = new provider.AccessToken({ accountId: sub, clientId, scope: scopes.join(' '), expiresIn: ttlSeconds });
+      const client = await provider.Client.find(clientId);
+      if (!client) throw new Error(`no client ${clientId} in the test authorization server`);
+      // Bound to a grant of its own, as a token from the authorization code flow is.
+      const grant = new provider.Grant({ accountId: sub, clientId });
+      grant.addOIDCScope(scopes.join(' '));
+      const grantId = await grant.save();
+      const token = new provider.AccessToken({ client, accountId: sub, grantId, gty: 'authorization_code', scope: scopes.join(' '), expiresIn: ttlSeconds });
       return token.save();
     },
     async revoke(token) {
