@@ -126,7 +126,7 @@ export async function startTestServer(
  * hooks use it as the thing itself. Later fixtures are torn down first (vitest runs afterAll
  * hooks in reverse), so one may build on another.
  */
-function useFixture<T extends object>(what: string, setUp: () => Promise<T>, tearDown: (value: T) => Promise<void>): T {
+export function useFixture<T extends object>(what: string, setUp: () => Promise<T>, tearDown: (value: T) => Promise<void>): T {
   let current: T | undefined;
   beforeAll(async () => {
     current = await setUp();
@@ -151,13 +151,14 @@ function useFixture<T extends object>(what: string, setUp: () => Promise<T>, tea
 
 /**
  * A server for the calling describe block: started (as startTestServer) before its tests,
- * closed after them. `databaseUrl`, to join an existing database, is asked for when the
- * server starts, so it may name one that an earlier fixture or beforeAll created.
+ * closed after them. `env` may be a function, and `databaseUrl`, to join an existing
+ * database, is one: both are asked for when the server starts, so they may use what an
+ * earlier fixture or beforeAll set up (an authorization server's address, a database).
  */
-export function useServer(env: Record<string, string> = {}, options: { databaseUrl?: () => string } = {}): TestServer {
+export function useServer(env: Record<string, string> | (() => Record<string, string>) = {}, options: { databaseUrl?: () => string } = {}): TestServer {
   return useFixture(
     'the test server',
-    () => startTestServer(env, { databaseUrl: options.databaseUrl?.() }),
+    () => startTestServer(typeof env === 'function' ? env() : env, { databaseUrl: options.databaseUrl?.() }),
     (server) => server.close(),
   );
 }

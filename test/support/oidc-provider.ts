@@ -16,6 +16,7 @@ import net from 'node:net';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import Provider, { type ClientMetadata } from 'oidc-provider';
+import { useFixture } from '../helpers.js';
 import { Relay } from './relay.js';
 
 export interface ClientCredentials {
@@ -44,6 +45,8 @@ export interface TestAuthorizationServer {
   /** Introspection requests the provider has received (whatever it answered). */
   readonly introspectionRequests: number;
   mintAccessToken(options: MintOptions): Promise<string>;
+  /** A service's own token (client credentials grant): it names no user, so introspection has no sub. */
+  mintServiceToken(options: { scopes: readonly string[]; clientId?: string }): Promise<string>;
   revoke(token: string): Promise<void>;
   /** Stops answering: new connections are refused until `restore()`. */
   makeUnreachable(): Promise<void>;
@@ -135,6 +138,11 @@ export async function startAuthorizationServer(): Promise<TestAuthorizationServe
       const token = new provider.AccessToken({ client, accountId: sub, grantId, gty: 'authorization_code', scope: scopes.join(' '), expiresIn: ttlSeconds });
       return token.save();
     },
+    async mintServiceToken({ scopes, clientId = CALLING_SERVICE }) {
+      const client = await provider.Client.find(clientId);
+      if (!client) throw new Error(`no client ${clientId} in the test authorization server`);
+      return new provider.ClientCredentials({ client, scope: scopes.join(' ') }).save();
+    },
     async revoke(token) {
       // What the revocation endpoint does to an access token: the stored token is destroyed.
       await (await provider.AccessToken.find(token))?.destroy();
@@ -182,4 +190,23 @@ function signingJwk(type: 'ec' | 'rsa', alg: string): JWK {
     ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
     : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { ...(privateKey.export({ format: 'jwk' }) as JWK), use: 'sig', alg, kid: `${alg.toLowerCase()}-signing` };
+}
+
+/** A real authorization server for the calling describe block (see startAuthorizationServer). */
+export function useAuthorizationServer(): TestAuthorizationServer {
+  return useFixture('the authorization server', startAuthorizationServer, (server) => server.stop());
+}
+
+/** The OIDC_* environment that points this server at `as`, as the client `client` (JSON answers unless told). */
+export function resourceServerEnv(as: TestAuthorizationServer, client: ClientCredentials = as.jsonClient, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OIDC_OP_URL: as.issuer,
+    OIDC_OP_INTROSPECTION_ENDPOINT: as.introspectionEndpoint,
+    OIDC_OP_JWKS_ENDPOINT: as.jwksEndpoint,
+    OIDC_RS_CLIENT_ID: client.clientId,
+    OIDC_RS_CLIENT_SECRET: client.clientSecret,
+    OIDC_RS_SCOPES: 'lasuite_meet',
+    OIDC_RS_SCOPES_PREFIX: 'lasuite_meet',
+    ...extra,
+  };
 }
