@@ -13,7 +13,9 @@ export const API_VERSION = '1.1.0';
 export const API_DESCRIPTION = [
   'External API for room management with application-delegated authentication.',
   '',
-  '#### Authentication flow',
+  '#### Two ways in',
+  '',
+  '**Client credentials** (an application registered with this server):',
   '',
   `1. Exchange application credentials for a JWT via \`${TOKEN_PATH}\`.`,
   '2. Send the JWT as `Authorization: Bearer <token>` on every rooms request.',
@@ -21,6 +23,11 @@ export const API_DESCRIPTION = [
   '',
   'The token request may be JSON or an `application/x-www-form-urlencoded` form (RFC 6749 §4.4.2), and the client may ' +
     'authenticate with HTTP Basic instead of the `client_id`/`client_secret` body fields (RFC 6749 §2.3.1).',
+  '',
+  '**Resource server** (when the deployment configures its identity provider): a La Suite service that already holds the ' +
+    'user\'s own access token sends it as the bearer token. The server introspects it at the identity provider (RFC 7662, or ' +
+    'RFC 9701 signed and encrypted answers); the token\'s `sub` is the user and its scopes, read without the deployment\'s ' +
+    'prefix (`lasuite_meet:rooms:list` is `rooms:list`), are checked as below.',
   '',
   '#### Scopes',
   '',
@@ -35,6 +42,11 @@ export const API_DESCRIPTION = [
   '* **Deletion:** `DELETE /rooms/{id}/` removes a room the calling application created, for its owner.',
   '* **Lookup by slug:** `{id}` may be the room\'s slug, and `GET /rooms/?slug=` filters the list.',
   '* **Admission decision (internal):** mounted only while the server has `INTERNAL_API_TOKEN`; not part of the external API.',
+  '',
+  '#### Room options (upstream Meet, 2026)',
+  '',
+  'Rooms show their `name` and `configuration`. `POST /rooms/` and `PATCH /rooms/{id}/` accept `access_level` and ' +
+    '`configuration` (`can_publish_sources`, `everyone_can_mute`); a public room may be refused by the deployment.',
   '',
   '#### Conventions',
   '',
@@ -60,7 +72,8 @@ export const SECURITY_SCHEMES = {
     bearerFormat: 'JWT',
     description:
       `A JWT from \`${TOKEN_PATH}\`. It carries \`iss\`, \`aud\` (when configured), \`iat\`, \`exp\`, \`user_id\`, \`client_id\`, ` +
-      '`delegated: true` and `scope`. The application and the user are looked up on every request: deactivating either cuts its tokens off at once.',
+      '`delegated: true` and `scope`. The application and the user are looked up on every request: deactivating either cuts its tokens off at once. ' +
+      'In the resource-server mode, a user\'s access token from the identity provider is accepted too (introspected; its scopes without the prefix).',
   },
   ClientBasic: {
     type: 'http',

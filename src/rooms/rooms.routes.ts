@@ -13,6 +13,7 @@ import {
   BEARER_FAILURES,
   INSUFFICIENT_PERMISSIONS,
   missingScope,
+  NO_USER_FOR_TOKEN,
   requireScope,
   type BearerAuthenticator,
   type Principal,
@@ -28,7 +29,8 @@ import {
   RoomSchema,
   RoomUpdateSchema,
 } from './rooms.schemas.js';
-import { FORBIDDEN, INVALID_PAGE, NOT_CREATED_BY_APPLICATION, NOT_OWNER, parseRoomKey, type RoomsService } from './rooms.service.js';
+import { LOGIN_FAILED } from '../tokens/introspection-answer.js';
+import { FORBIDDEN, INVALID_PAGE, NOT_CREATED_BY_APPLICATION, NOT_OWNER, PUBLIC_ROOMS_DISABLED, parseRoomKey, type RoomsService } from './rooms.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,11 +57,26 @@ function principalOf(request: FastifyRequest): Principal {
 }
 
 const unauthorizedAnswer = answer(
-  'No valid bearer token: the first check that failed, in the order listed.',
+  'No valid bearer token. For an application token, the first check that failed, in the order listed; for a user token ' +
+    'of the identity provider (resource-server mode), why introspection refused it.',
   ref(ErrorSchema),
-  Object.fromEntries(Object.entries(BEARER_FAILURES).map(([name, message]) => [name, detailExample(message, message)])),
+  {
+    ...Object.fromEntries(Object.entries(BEARER_FAILURES).map(([name, message]) => [name, detailExample(message, message)])),
+    loginFailed: detailExample('User token: inactive, without the required scope, or an answer that cannot be trusted', LOGIN_FAILED),
+    noUserForToken: detailExample('User token: no user has its sub, and users are not created on first sight', NO_USER_FOR_TOKEN),
+  },
   { 'WWW-Authenticate': { description: 'An RFC 6750 challenge.', type: 'string', example: BEARER_CHALLENGES.invalidToken } },
 );
+
+/** The 400s the room options may get (RoomCreateSchema, RoomUpdateSchema). */
+const optionExamples: Examples = {
+  badAccessLevel: { summary: 'An access level that does not exist', value: { access_level: ['"open" is not a valid choice.'] } },
+  publicDisabled: { summary: 'public while the deployment keeps public rooms out of the API', value: { access_level: [PUBLIC_ROOMS_DISABLED] } },
+  badConfiguration: {
+    summary: 'An unknown configuration key and a bad value, each named',
+    value: { configuration: ['hologram: Extra inputs are not permitted', 'everyone_can_mute: Input should be a valid boolean'] },
+  },
+};
 
 function forbiddenAnswer(scope: Scope, description: string, more: Examples = {}) {
   return answer(
@@ -160,8 +177,9 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
         tags: ['Rooms'],
         summary: 'Create a room',
         description:
-          'Creates a room owned by the delegated user, with a generated slug (`xxx-xxxx-xxx`) and dial-in PIN, `trusted` access, ' +
-          'and the calling application recorded as its creator. The body is optional; its fields are ignored.',
+          'Creates a room owned by the delegated user, with a generated slug (`xxx-xxxx-xxx`, also its name) and dial-in PIN, ' +
+          'and the calling application (or, with a user token, the calling service) recorded as its creator. The body is optional; ' +
+          'only the room options are read: `access_level` (default: the deployment\'s, `trusted` unless configured) and `configuration`.',
         operationId: 'createRoom',
         security: bearer('rooms:create'),
         body: RoomCreateSchema,
@@ -169,7 +187,11 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
           201: answer('The new room', ref(RoomSchema), undefined, {
             Location: { description: 'The new room\'s absolute URL.', type: 'string' },
           }),
-          400: answer('A body that is not a JSON object, or not JSON', ref(ErrorSchema), { notAnObject, brokenJson }),
+          400: answer('Invalid room options (named), or a body that is not a JSON object, or not JSON', { anyOf: [ref(FieldErrorsSchema), ref(ErrorSchema)] }, {
+            ...optionExamples,
+            notAnObject,
+            brokenJson,
+          }),
           ...bodyAnswers,
           ...protectedAnswers('rooms:create', 'The token lacks the scope', ROOMS_METHODS),
         },
@@ -217,17 +239,19 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
       attachValidation: true,
       schema: {
         tags: ['Rooms'],
-        summary: 'Replace the attendees of a room (v1.1)',
+        summary: 'Change a room: access level, configuration, attendees',
         description:
-          'Replaces the room\'s attendee list. The delegated user must be its owner or an administrator. Existence and ' +
-          'permission are settled before the list is judged.',
+          'Each of `access_level`, `configuration` and (v1.1) `attendees` that is present replaces the stored value; those absent ' +
+          'stay as they are, and a body with none of them changes nothing. The delegated user must be the room\'s owner or an ' +
+          'administrator; existence and permission are settled before the body is judged. A refused change writes nothing.',
         operationId: 'updateRoom',
         security: bearer('rooms:update'),
         params: RoomKeyParamsSchema,
         body: RoomUpdateSchema,
         response: {
-          200: answer('The room, with its new attendee list', ref(RoomSchema)),
-          400: answer('An invalid attendee list (bad entries named by index), or a body that is not a JSON object', { anyOf: [ref(FieldErrorsSchema), ref(ErrorSchema)] }, {
+          200: answer('The room, as changed', ref(RoomSchema)),
+          400: answer('Invalid room options or attendees (bad entries named by index), or a body that is not a JSON object', { anyOf: [ref(FieldErrorsSchema), ref(ErrorSchema)] }, {
+            ...optionExamples,
             invalidEntries: { summary: 'Entries that are not email addresses', value: { attendees: { '2': ['Enter a valid email address.'] } } },
             tooMany: { summary: `More than ${MAX_ATTENDEES} entries`, value: { attendees: [`Ensure this field has no more than ${MAX_ATTENDEES} elements.`] } },
             notAnObject,
