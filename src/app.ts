@@ -11,6 +11,7 @@ import { SERVICE_UNAVAILABLE, detailError } from './errors.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
 import { descriptionRoutes, registerDescription } from './http/description.js';
 import { opsRoutes } from './http/ops.routes.js';
+import { answerInJson, checkHost } from './http/transport.js';
 import { installJsonParser } from './http/routing.js';
 import { SHARED_SCHEMAS } from './http/schemas.js';
 import { addSharedSchema, validatorCompiler } from './input-validation.js';
@@ -45,7 +46,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Answered by our own hook below, so the 503 has the API's {"detail"} shape.
     return503OnClosing: false,
     clientErrorHandler,
+    // Host is checked by checkHost below, which answers in JSON (Node's own check does not).
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  answerInJson(app.server, { maxConnections: config.maxConnections });
 
   // Requests are validated from the route schemas, read and answered in the reference's words.
   app.setValidatorCompiler(validatorCompiler);
@@ -71,8 +75,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (request) => {
     if (closing) throw detailError(503, SERVICE_UNAVAILABLE, { connection: 'close', 'retry-after': '1' });
+    checkHost(request);
   });
 
   installErrorHandling(app);

@@ -45,6 +45,8 @@ export interface Config {
   readonly jwt: {
     /** Raw key from APPLICATION_JWT_SECRET_KEY; undefined means "generate or load one" (outside production only). */
     readonly secretKey: string | undefined;
+    /** Former keys (APPLICATION_JWT_SECRET_KEY_FALLBACKS): tokens they signed still verify; none signs. */
+    readonly fallbackKeys: readonly string[];
     readonly algorithm: JwtAlgorithm;
     readonly issuer: string;
     readonly audience: string | undefined;
@@ -77,6 +79,22 @@ export interface Config {
   readonly applicationEnabled: boolean;
   /** The resource-server mode; undefined while off. */
   readonly resourceServer: ResourceServerConfig | undefined;
+  /** The origin clients reach this server at; when set, links are built on it, never on the request's Host. */
+  readonly publicUrl: string | undefined;
+  readonly rateLimits: {
+    /** Failed client authentications allowed per (client id, address), per minute. */
+    readonly tokenFailures: number;
+    /** The same, per address across all client ids. */
+    readonly tokenFailuresPerAddress: number;
+    /** /rooms requests per application per minute; 0: no limit. */
+    readonly applicationPerMinute: number;
+  };
+  /** Redis for counters shared by every worker and instance; unset: kept in each process. */
+  readonly redisUrl: string | undefined;
+  /** Serves Prometheus metrics at GET /metrics on this port (same HOST); unset: none. */
+  readonly metricsPort: number | undefined;
+  /** Open connections accepted at once; more are refused. */
+  readonly maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +160,14 @@ export const CONFIG_VARIABLES = [
   'OIDC_RS_CACHE_SECONDS',
   'OIDC_CREATE_USER',
   'OIDC_TIMEOUT',
+  'APPLICATION_JWT_SECRET_KEY_FALLBACKS',
+  'PUBLIC_URL',
+  'RATE_LIMIT_TOKEN_FAILURES',
+  'RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS',
+  'RATE_LIMIT_APPLICATION_PER_MINUTE',
+  'REDIS_URL',
+  'METRICS_PORT',
+  'MAX_CONNECTIONS',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -213,6 +239,34 @@ function httpUrl(env: Env, name: ConfigVariable): string | undefined {
 function baseUrl(env: Env): string | undefined {
   // Rooms are at <base>/<slug>: drop trailing slashes so the join never doubles one.
   return httpUrl(env, 'APPLICATION_BASE_URL')?.replace(/\/+$/, '');
+}
+
+/** The origin of PUBLIC_URL (scheme, host, port; a path is refused: links put the API's own paths after it). */
+function publicUrl(env: Env): string | undefined {
+  const value = httpUrl(env, 'PUBLIC_URL');
+  if (value === undefined) return undefined;
+  const parsed = new URL(value);
+  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError('PUBLIC_URL', `expected an origin such as https://meet.example.org, without a path, got "${value}"`);
+  }
+  return parsed.origin;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const value = raw(env, 'REDIS_URL');
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError('REDIS_URL', `expected redis://host:port/db, got "${value}"`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got "${value}"`);
+  return value;
+}
+
+function optionalPort(env: Env, name: ConfigVariable): number | undefined {
+  return raw(env, name) === undefined ? undefined : int(env, name, 0, 1, 65535);
 }
 
 function list(env: Env, name: ConfigVariable, fallback: string): string[] {
@@ -300,6 +354,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const fallbackKeys = list(env, 'APPLICATION_JWT_SECRET_KEY_FALLBACKS', '');
+  if (production && fallbackKeys.some((key) => Buffer.byteLength(key) < MIN_PRODUCTION_KEY_BYTES)) {
+    // A former key still verifies tokens: a weak one would be a way in.
+    throw new ConfigError('APPLICATION_JWT_SECRET_KEY_FALLBACKS', `each key must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`);
+  }
+
   const algorithm = text(env, 'APPLICATION_JWT_ALG', 'HS256').toUpperCase();
   if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
     throw new ConfigError('APPLICATION_JWT_ALG', `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
@@ -320,6 +380,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwt: {
       secretKey,
       algorithm: algorithm as JwtAlgorithm,
+      fallbackKeys,
       issuer: text(env, 'APPLICATION_JWT_ISSUER', 'lasuite-meet'),
       audience: raw(env, 'APPLICATION_JWT_AUDIENCE'),
       expirationSeconds: int(env, 'APPLICATION_JWT_EXPIRATION_SECONDS', 3600, 1, 31_536_000),
@@ -347,6 +408,15 @@ export function loadConfig(env: Env = process.env): Config {
     },
     applicationEnabled: bool(env, 'APPLICATION_ENABLED', true),
     resourceServer: resourceServer(env),
+    publicUrl: publicUrl(env),
+    rateLimits: {
+      tokenFailures: int(env, 'RATE_LIMIT_TOKEN_FAILURES', 10, 1, 1_000_000),
+      tokenFailuresPerAddress: int(env, 'RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
+      applicationPerMinute: int(env, 'RATE_LIMIT_APPLICATION_PER_MINUTE', 6000, 0, 100_000_000),
+    },
+    redisUrl: redisUrl(env),
+    metricsPort: optionalPort(env, 'METRICS_PORT'),
+    maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
   };
   return deepFreeze(config);
 }

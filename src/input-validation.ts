@@ -97,6 +97,15 @@ function readBody(schema: Schema, data: unknown): unknown {
 
 const INTEGER_TEXT = /^[-+]?\d+$/;
 
+/**
+ * An integer of any length, as Python reads it: one too large for a double stays a huge
+ * integer (past every bound) rather than becoming Infinity, which is no integer at all.
+ */
+function readInteger(text: string): number {
+  const value = Number(text);
+  return Number.isFinite(value) ? value : Math.sign(value) * Number.MAX_VALUE;
+}
+
 /** Reads query parameters in place (see the header). A repeated parameter stays a list, which no schema accepts. */
 function readQuery(schema: Schema, query: unknown): unknown {
   const properties = resolve(schema).properties as Record<string, Schema> | undefined;
@@ -106,7 +115,7 @@ function readQuery(schema: Schema, query: unknown): unknown {
     if (typeof value !== 'string') continue;
     const trimmed = value.trim();
     if (trimmed === '') delete query[name];
-    else if (typesOf(resolve(declared)).includes('integer') && INTEGER_TEXT.test(trimmed)) query[name] = Number(trimmed);
+    else if (typesOf(resolve(declared)).includes('integer') && INTEGER_TEXT.test(trimmed)) query[name] = readInteger(trimmed);
     else query[name] = trimmed;
   }
   return query;

@@ -79,6 +79,7 @@ describe('every variable is honoured when set', () => {
       APPLICATION_JWT_AUDIENCE: 'my-audience',
       APPLICATION_JWT_EXPIRATION_SECONDS: '600',
       APPLICATION_JWT_TOKEN_TYPE: 'JWT',
+      APPLICATION_JWT_SECRET_KEY_FALLBACKS: ' old-key-one , old-key-two ',
       APPLICATION_BASE_URL: 'https://meet.example.org',
       APPLICATION_ALLOW_USER_CREATION: 'true',
       APPLICATION_CLIENT_ID_LENGTH: '50',
@@ -100,6 +101,7 @@ describe('every variable is honoured when set', () => {
       audience: 'my-audience',
       expirationSeconds: 600,
       tokenType: 'JWT',
+      fallbackKeys: ['old-key-one', 'old-key-two'],
     });
     expect(config.baseUrl).toBe('https://meet.example.org');
     expect(config.allowUserCreation).toBe(true);

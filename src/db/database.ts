@@ -204,6 +204,11 @@ const UNAVAILABLE_CODES = new Set([
   '57P03', // cannot_connect_now
   '57014', // query_canceled (statement timeout)
   '53300', // too_many_connections
+  '53400', // configuration_limit_exceeded
+  '55000', // object_not_in_prerequisite_state: the database does not allow connections (ALTER DATABASE ... ALLOW_CONNECTIONS false)
+  '3D000', // invalid_catalog_name: the database is gone
+  '28000', // invalid_authorization_specification: the role may not log in (now)
+  '28P01', // invalid_password: the password changed under us
   '08000',
   '08001',
   '08003',

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/database.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE } from '../errors.js';
 import { ErrorSchema, RETRY_AFTER, answer, detailExample, ref } from './schemas.js';
+import { rawJsonAnswer } from './transport.js';
 
 export const BODY_TOO_LARGE = 'Request body is too large.';
 export const INVALID_JSON = 'JSON parse error.';
@@ -101,14 +102,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 export function clientErrorHandler(error: NodeJS.ErrnoException & { code?: string }, socket: import('node:net').Socket): void {
   if (!socket.writable) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = JSON.stringify({ detail: GENERIC_4XX[status] });
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
+  socket.end(rawJsonAnswer(status, GENERIC_4XX[status] ?? 'Bad request.'));
 }
 
 /** Fastify's own early errors (a path with broken percent-encoding) answered like any other 400. */

@@ -76,8 +76,3 @@ export function methodNotAllowedAnswer(allowed: readonly string[]) {
     { Allow: { description: 'The methods this path serves.', type: 'string', example: allowedMethods(allowed).join(', ') } },
   );
 }
-
-/** scheme://host of the request, as the client addressed us (proxy headers when trusted). */
-export function requestOrigin(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
-}

@@ -4,7 +4,8 @@ import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
 import { INVALID_JSON, bodyTooLargeAnswer, notFoundAnswer, unavailableAnswer, unsupportedMediaTypeAnswer } from '../http/errors.js';
 import { ROOM_PATH, ROOMS_PATH } from '../http/paths.js';
-import { methodNotAllowedAnswer, rejectOtherMethods, requestOrigin } from '../http/routing.js';
+import { methodNotAllowedAnswer, rejectOtherMethods } from '../http/routing.js';
+import { linkOrigin, requestTarget } from '../http/transport.js';
 import { ErrorSchema, FieldErrorsSchema, answer, detailExample, ref, type Examples } from '../http/schemas.js';
 import { InvalidBodyShapeError } from '../input-validation.js';
 import type { Scope } from '../scopes.js';
@@ -159,11 +160,12 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     async (request) => {
       const { page = FIRST_PAGE, page_size: pageSize = DEFAULT_PAGE_SIZE, slug } = request.query;
       const { count, rooms: found } = await rooms.listRoomsForUser(principalOf(request).userId, page, pageSize, slugFilter(slug));
-      const origin = requestOrigin(request);
+      const origin = linkOrigin(request, config.publicUrl);
+      const target = requestTarget(request);
       return {
         count,
-        next: page * pageSize < count ? pageLink(origin, request.url, page + 1) : null,
-        previous: page > 1 ? pageLink(origin, request.url, page - 1) : null,
+        next: page * pageSize < count ? pageLink(origin, target, page + 1) : null,
+        previous: page > 1 ? pageLink(origin, target, page - 1) : null,
         results: found.map((room) => viewRoom(room, config)),
       };
     },
@@ -202,7 +204,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
       const room = await rooms.createRoomForApplication(principal.userId, principal.clientId, request.body);
       return reply
         .code(201)
-        .header('location', `${requestOrigin(request)}${ROOMS_PATH}${room.id}/`)
+        .header('location', `${linkOrigin(request, config.publicUrl)}${ROOMS_PATH}${room.id}/`)
         .send(viewRoom(room, config));
     },
   );

@@ -19,6 +19,8 @@ export const FORBIDDEN = 'You do not have permission to perform this action.';
 export const INVALID_PAGE = 'Invalid page.';
 export const NOT_CREATED_BY_APPLICATION = 'This room was not created by this application.';
 export const NOT_OWNER = 'Only the owner of the room can delete it.';
+/** The largest offset a page may start at: exact in a double, and far below both databases' 64-bit limit. */
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 export const PUBLIC_ROOMS_DISABLED = 'Public rooms are disabled for the external API.';
 
 const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
@@ -152,7 +154,10 @@ export class RoomsService {
 
   /** One page of the rooms on which the user holds a role (optionally only the one with `slug`). */
   async listRoomsForUser(userId: string, page: number, pageSize: number, slug?: string): Promise<RoomPage> {
-    const { total, rooms } = await repo.pageOfUserRooms(this.db, userId, pageSize, (page - 1) * pageSize, slug);
+    const offset = (page - 1) * pageSize;
+    // No user holds that many rooms, and the databases' integers would overflow: past the last page.
+    if (offset > MAX_OFFSET) throw detailError(404, INVALID_PAGE);
+    const { total, rooms } = await repo.pageOfUserRooms(this.db, userId, pageSize, offset, slug);
     // An empty page brings no count: the user has no rooms, or the page is past the last one.
     const count = total ?? (await repo.countRoomsOfUser(this.db, userId, slug));
     const lastPage = Math.max(1, Math.ceil(count / pageSize));
@@ -223,6 +228,8 @@ export class RoomsService {
    */
   async deleteRoomAsApplication(idOrSlug: string, userId: string, clientId: string): Promise<void> {
     const { room, role } = await this.roomAndRole(idOrSlug, userId);
+    // Without a role the user is told what retrieve tells them, nothing about who created the room.
+    if (role === undefined) throw detailError(403, FORBIDDEN);
     if (room.createdByClientId !== clientId) throw detailError(403, NOT_CREATED_BY_APPLICATION);
     if (role !== 'owner') throw detailError(403, NOT_OWNER);
     await repo.deleteRoom(this.db, room.id);

@@ -49,9 +49,20 @@ function isExpired(exp: number): boolean {
   return exp <= Math.floor(Date.now() / 1000);
 }
 
+/**
+ * Whether the signature segment is the one base64url spelling of its bytes. Its last
+ * character carries unused bits; a decoder ignores them, so without this check four
+ * spellings of every token would verify.
+ */
+function hasCanonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
+}
+
 export class JwtCodec {
   private readonly signer: (payload: Record<string, unknown>) => string;
-  private readonly verifier: (token: string) => Record<string, unknown>;
+  /** The current key's verifier first, then the former keys' (APPLICATION_JWT_SECRET_KEY_FALLBACKS). */
+  private readonly verifiers: ((token: string) => Record<string, unknown>)[];
   /**
    * Tokens whose signature and claims were already checked, with their payload. A token
    * string always verifies the same way under one key, so a hit skips the HMAC; expiry
@@ -64,14 +75,24 @@ export class JwtCodec {
     private readonly options: Config['jwt'],
   ) {
     this.signer = createSigner({ key: secretKey, algorithm: options.algorithm });
-    // Expiry, issuer and audience are checked below, in the contract's order.
-    this.verifier = createVerifier({
-      key: secretKey,
-      algorithms: [options.algorithm],
-      requiredClaims: ['exp'],
-      ignoreExpiration: true,
-      cache: false,
-    });
+    // Expiry, issuer and audience are checked below, in the bearer checks' order.
+    this.verifiers = [secretKey, ...options.fallbackKeys].map((key) =>
+      createVerifier({ key, algorithms: [options.algorithm], requiredClaims: ['exp'], ignoreExpiration: true, cache: false }),
+    );
+  }
+
+  /** The payload under the first key whose signature matches; a failure that is not the signature's ends the search. */
+  private verifySignature(token: string): Record<string, unknown> {
+    if (!hasCanonicalSignature(token)) throw new TokenRefusal(INVALID_TOKEN, false);
+    for (let i = 0; ; i++) {
+      try {
+        return this.verifiers[i]!(token);
+      } catch (error) {
+        if (!(error instanceof TokenError)) throw error;
+        const anotherKeyMayMatch = error.code === TokenError.codes.invalidSignature && i + 1 < this.verifiers.length;
+        if (!anotherKeyMayMatch) throw new TokenRefusal(INVALID_TOKEN, false);
+      }
+    }
   }
 
   /** A token carrying exactly iss, aud (when configured), iat, exp, user_id, client_id, delegated, scope (when any). */
@@ -104,13 +125,7 @@ export class JwtCodec {
       }
       return cached;
     }
-    let payload: Record<string, unknown>;
-    try {
-      payload = this.verifier(token);
-    } catch (error) {
-      if (error instanceof TokenError) throw new TokenRefusal(INVALID_TOKEN, false);
-      throw error;
-    }
+    const payload = this.verifySignature(token);
     const exp = payload.exp;
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenRefusal(INVALID_TOKEN, false);
     if (isExpired(exp)) throw new TokenRefusal(TOKEN_EXPIRED, true);

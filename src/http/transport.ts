@@ -1,0 +1,92 @@
+/**
+ * What Node's HTTP layer would answer by itself, answered as the API answers (JSON), and
+ * what it accepts before the API sees a request: a bounded number of connections, a Host
+ * that names a host. Also the origin links are built on.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
+import { detailError } from '../errors.js';
+import { methodNotAllowed } from './routing.js';
+
+/** A whole HTTP/1.1 answer with a JSON body, written straight to a socket (before or outside Fastify). */
+export function rawJsonAnswer(status: number, detail: string, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify({ detail });
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    extra +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}
+
+function writeJson(response: ServerResponse, status: number, detail: string): void {
+  const body = JSON.stringify({ detail });
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.end(body);
+}
+
+export const EXPECTATION_FAILED = 'Expectation failed: only "Expect: 100-continue" is supported.';
+
+/**
+ * Node answers an Expect it does not meet with an empty 417 and drops a CONNECT without a
+ * word; here both get the API's JSON. At most `maxConnections` sockets are open at once:
+ * past that, new ones are closed at once instead of starving the process of descriptors.
+ */
+export function answerInJson(server: Server, options: { maxConnections: number }): void {
+  server.maxConnections = options.maxConnections;
+  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => writeJson(response, 417, EXPECTATION_FAILED));
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawJsonAnswer(405, methodNotAllowed('CONNECT'), { Allow: 'GET, HEAD, POST, PATCH, DELETE' }));
+  });
+}
+
+/** A Host as RFC 9110 allows it: a name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+export const MISSING_HOST = 'A Host header is required.';
+export const INVALID_HOST = 'The Host header does not name a host.';
+
+/**
+ * HTTP/1.1 requires a Host naming a host (RFC 9112 §3.2): a request without one, or with
+ * one that is empty or malformed, is a 400. (Node's own check answers without a body.)
+ */
+export function checkHost(request: FastifyRequest): void {
+  const host = request.headers.host;
+  if (host === undefined) {
+    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 0) return;
+    throw detailError(400, MISSING_HOST);
+  }
+  if (!HOST.test(request.host)) throw detailError(400, INVALID_HOST);
+}
+
+/**
+ * scheme://host links are built on: PUBLIC_URL when set, never then the request's Host;
+ * else the request's (proxy headers when trusted; Host was checked by checkHost). An
+ * HTTP/1.0 request without Host and without PUBLIC_URL gets the address it reached.
+ */
+export function linkOrigin(request: FastifyRequest, publicUrl: string | undefined): string {
+  if (publicUrl !== undefined) return publicUrl;
+  if (request.headers.host === undefined) {
+    const { localAddress, localPort } = request.raw.socket;
+    return `${request.protocol}://${localAddress?.includes(':') ? `[${localAddress}]` : localAddress}:${localPort}`;
+  }
+  return `${request.protocol}://${request.host}`;
+}
+
+/** The path and query of the request, whatever form its target took (an absolute target is read as its path). */
+export function requestTarget(request: FastifyRequest): string {
+  const url = request.url;
+  if (url.startsWith('/')) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  } catch {
+    return url;
+  }
+}
