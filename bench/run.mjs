@@ -5,6 +5,8 @@
 //   node bench/run.mjs [--duration S] [--warmup S] [--connections N] [--slice S]
 //                      [--store sqlite|postgres] [--json FILE] [--log-level LEVEL]
 //                      [--only token,list,retrieve,create] [--profile DIR] [--keep]
+//                      [--server-env KEY=VALUE]... [--resource-server]
+//   with --resource-server, --only also knows list-rs and list-rs-nocache
 //
 // 1. Builds nothing (npm run bench builds first); starts dist/server.js on a fresh SQLite
 //    database in a temporary folder (or on DATABASE_URL with --store postgres), pinned to
@@ -17,6 +19,13 @@
 //    until each has had --duration seconds; then reads the server's RSS.
 // 4. Prints one table; exits 1 when anything failed, 2 when a request got an error or a
 //    status other than the expected one.
+//
+// --server-env adds one variable of the server's configuration (CONFIG_VARIABLES of
+// src/config.ts; any other name is refused) to the server's environment, after the harness's own.
+// --resource-server runs an oidc-provider inside this process (bench/authorization-server.mjs,
+// so on the load generator's CPU), points the server at it, and measures the list again
+// with a user token of the same user, introspected there: `list-rs` on the server (answers
+// cached 30 s), `list-rs-nocache` on a second server with OIDC_RS_CACHE_SECONDS=0.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -29,6 +38,12 @@ import { parseArgs } from 'node:util';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const API = '/external-api/v1.0';
 const ENDPOINTS = ['token', 'list', 'retrieve', 'create'];
+// The list again with a user token (needs --resource-server), measured before creation so
+// that it shows the same 100 rooms.
+const RESOURCE_SERVER_ENDPOINTS = ['list-rs', 'list-rs-nocache'];
+const ORDER = ['token', 'list', ...RESOURCE_SERVER_ENDPOINTS, 'retrieve', 'create'];
+// Set by the harness itself: it looks for the server there and seeded that database.
+const HARNESS_VARIABLES = ['PORT', 'HOST', 'DATABASE_URL'];
 const ROOMS = 100;
 
 const { values: args } = parseArgs({
@@ -40,15 +55,18 @@ const { values: args } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     json: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
-    only: { type: 'string', default: ENDPOINTS.join(',') },
+    only: { type: 'string' },
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'server-env': { type: 'string', multiple: true, default: [] },
+    'resource-server': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (args.help) {
-  process.stdout.write(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  const header = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  process.stdout.write(header.slice(1, header.indexOf('//', 4)).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 
@@ -68,17 +86,40 @@ const warmup = positive('warmup', { allowZero: true });
 const slice = positive('slice');
 const connections = positive('connections');
 if (!['sqlite', 'postgres'].includes(args.store)) fail('--store must be sqlite or postgres');
-const asked = args.only.split(',').map((s) => s.trim()).filter(Boolean);
-for (const name of asked) if (!ENDPOINTS.includes(name)) fail(`--only: unknown endpoint "${name}" (known: ${ENDPOINTS.join(', ')})`);
+const known = args['resource-server'] ? ORDER : ENDPOINTS;
+const asked = (args.only ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+for (const name of asked) {
+  if (RESOURCE_SERVER_ENDPOINTS.includes(name) && !args['resource-server']) fail(`--only: ${name} needs --resource-server`);
+  if (!known.includes(name)) fail(`--only: unknown endpoint "${name}" (known: ${known.join(', ')})`);
+}
 // Always in the canonical order, whatever order they were named in: creation runs last, so
-// the list is measured on exactly the 100 seeded rooms (the count grows with the user's rooms).
-const only = ENDPOINTS.filter((name) => asked.includes(name));
+// the lists are measured on exactly the 100 seeded rooms (the count grows with the user's rooms).
+const only = ORDER.filter((name) => asked.includes(name));
 if (args.store === 'postgres') {
   const url = process.env.DATABASE_URL;
   if (!url) fail('--store postgres runs against DATABASE_URL, which is unset (e.g. DATABASE_URL=postgres://user:pass@127.0.0.1:5432/meet_bench)');
   if (!/^postgres(ql)?:\/\//.test(url)) fail(`--store postgres needs a postgres:// DATABASE_URL, not "${url.replace(/:[^:@/]*@/, ':***@')}"`);
 }
 if (!fs.existsSync(path.join(root, 'dist/server.js'))) fail('dist/server.js is missing: run `npm run build` (or use `npm run bench`)');
+
+// The variables the configuration reads, listed by the built configuration module itself:
+// none is inherited from the caller (see main), and --server-env may set only those.
+const { CONFIG_VARIABLES } = await import(pathToFileURL(path.join(root, 'dist/config.js')).href);
+
+/** --server-env KEY=VALUE..., checked before anything starts, so a typo costs no run. */
+function serverEnvOption(pairs) {
+  const extra = {};
+  for (const pair of pairs) {
+    const key = pair.slice(0, Math.max(pair.indexOf('='), 0));
+    if (!key) fail(`--server-env takes KEY=VALUE, not "${pair}"`);
+    if (!CONFIG_VARIABLES.includes(key)) fail(`--server-env: ${key} is not a variable the server reads (CONFIG_VARIABLES in src/config.ts)`);
+    if (HARNESS_VARIABLES.includes(key)) fail(`--server-env: ${key} is set by the harness (it picks the port and seeds the database that --store chooses)`);
+    extra[key] = pair.slice(key.length + 1);
+  }
+  return extra;
+}
+const extraEnv = serverEnvOption(args['server-env']);
+const logLevel = extraEnv.LOG_LEVEL ?? args['log-level'];
 
 // ---------------------------------------------------------------------------------------
 // CPUs: the server and the baseline on the first CPU this process may use, the harness
@@ -231,14 +272,59 @@ function machine() {
 // ---------------------------------------------------------------------------------------
 // The run.
 
+/**
+ * Starts dist/server.js with `env` on a free port of 127.0.0.1, pinned to the server's CPU,
+ * its output in `<name>.log` in the work folder; resolves once /readyz answers.
+ */
+async function startServer(name, env) {
+  const port = await freePort();
+  const log = path.join(work, `${name}.log`);
+  const logFd = fs.openSync(log, 'w');
+  const nodeFlags = args.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)] : [];
+  const child = track(
+    spawnNode(pinning?.server, [...nodeFlags, path.join(root, 'dist/server.js')], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', logFd, logFd],
+    }),
+    name,
+  );
+  fs.closeSync(logFd);
+  const server = { name, child, log, origin: `http://127.0.0.1:${port}`, logEnd: () => fs.readFileSync(log, 'utf8').slice(-4000) };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await fetch(`${server.origin}/readyz`)).ok) return server;
+    } catch {}
+    if (!children.has(child) || attempt > 300) throw new Error(`${name} did not become ready; its log:\n${server.logEnd()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** One request to a server, its answer kept as the sample the baseline imitates. */
+async function probe({ server, method, path: urlPath, headers, body }) {
+  const answer = await fetch(`${server.origin}${urlPath}`, { method, headers, body });
+  const text = await answer.text();
+  return { status: answer.status, bytes: Buffer.byteLength(text), text };
+}
+
+/**
+ * With --resource-server: the authorization server, and the OIDC_* environment pointing the
+ * server at it. Imported only then: oidc-provider warns on import (about the Node version).
+ */
+async function startResourceServerMode() {
+  if (!args['resource-server']) return { authorizationServer: null, oidcEnv: {} };
+  const { startAuthorizationServer } = await import('./authorization-server.mjs');
+  const authorizationServer = await startAuthorizationServer();
+  // The default, written out: `list-rs` means "cached 30 s" even if the default moves.
+  return { authorizationServer, oidcEnv: { ...authorizationServer.env, OIDC_RS_CACHE_SECONDS: '30' } };
+}
+
 async function main() {
   const info = machine();
   process.stderr.write(`bench: ${info.cpu_model}, ${info.nproc} CPU, node ${info.node}, load average ${info.loadavg_at_start.join(' ')}; ${info.pinning}; code ${info.code}\n`);
 
   // The server's environment: what the operator would set, nothing inherited that could
   // change its behaviour (base URL, telephony, workers, ...): none of the variables the
-  // configuration reads, listed by the built configuration module itself.
-  const { CONFIG_VARIABLES } = await import(pathToFileURL(path.join(root, 'dist/config.js')).href);
+  // configuration reads.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CONFIG_VARIABLES.includes(key)));
   if (args.store === 'postgres') {
     env.DATABASE_URL = process.env.DATABASE_URL;
@@ -248,95 +334,96 @@ async function main() {
   }
   env.NODE_ENV = 'production';
   env.APPLICATION_JWT_SECRET_KEY = randomBytes(32).toString('hex');
-  env.LOG_LEVEL = args['log-level'];
+  env.LOG_LEVEL = logLevel;
 
   // Seed: one application, one user (a fresh email, so a shared PostgreSQL database works).
+  // In resource-server mode the user also has a sub, the one the user token names: both
+  // kinds of token then list the very same 100 rooms.
   const cli = (...cliArgs) => JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin/meet-api.js'), ...cliArgs, '--json'], { env, encoding: 'utf8' }));
   const application = cli('apps', 'create', '--name', 'bench', '--scopes', 'rooms:list,rooms:retrieve,rooms:create');
-  const email = `bench-${Date.now()}-${process.pid}@bench.example`;
-  cli('users', 'create', '--email', email);
+  const fresh = `${Date.now()}-${process.pid}`;
+  const email = `bench-${fresh}@bench.example`;
+  const sub = `bench-${fresh}`;
+  cli('users', 'create', '--email', email, ...(args['resource-server'] ? ['--sub', sub] : []));
 
-  // The server, pinned, its log in the work folder.
-  const port = await freePort();
-  const serverLog = path.join(work, 'server.log');
-  const logFd = fs.openSync(serverLog, 'w');
-  const nodeFlags = args.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)] : [];
-  const server = track(
-    spawnNode(pinning?.server, [...nodeFlags, path.join(root, 'dist/server.js')], {
-      env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', logFd, logFd],
-    }),
-    'server',
-  );
-  fs.closeSync(logFd);
-  const origin = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${origin}/readyz`)).ok) break;
-    } catch {}
-    if (!children.has(server) || attempt > 300) throw new Error(`the server did not become ready; its log:\n${fs.readFileSync(serverLog, 'utf8').slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // The servers, pinned, their logs in the work folder. The one without cache only when
+  // its endpoint is measured.
+  const { authorizationServer, oidcEnv } = await startResourceServerMode();
+  const serverEnv = { ...env, ...oidcEnv, ...extraEnv };
+  const server = await startServer('server', serverEnv);
+  const nocacheServer = only.includes('list-rs-nocache') ? await startServer('server-nocache', { ...serverEnv, OIDC_RS_CACHE_SECONDS: '0' }) : null;
+  const servers = [server, nocacheServer].filter(Boolean);
 
   // The baseline, on the same CPU.
   const baseline = track(spawnNode(pinning?.server, [path.join(root, 'bench/baseline-server.mjs'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] }), 'baseline');
   const { port: baselinePort } = await firstJsonLine(baseline);
 
   // A token, then the user's rooms. The last creation's answer is the sample of POST /rooms/.
-  const tokenBody = JSON.stringify({ client_id: application.client_id, client_secret: application.client_secret, grant_type: 'client_credentials', scope: email });
   const jsonHeaders = { 'content-type': 'application/json' };
-  const probe = async (method, urlPath, headers, body) => {
-    const answer = await fetch(`${origin}${urlPath}`, { method, headers, body });
-    const text = await answer.text();
-    return { status: answer.status, bytes: Buffer.byteLength(text), text };
+  const tokenRequest = {
+    server,
+    method: 'POST',
+    path: `${API}/application/token/`,
+    headers: jsonHeaders,
+    body: JSON.stringify({ client_id: application.client_id, client_secret: application.client_secret, grant_type: 'client_credentials', scope: email }),
   };
-  const tokenProbe = await probe('POST', `${API}/application/token/`, jsonHeaders, tokenBody);
+  const tokenProbe = await probe(tokenRequest);
   if (tokenProbe.status !== 200) throw new Error(`POST /application/token/ answered ${tokenProbe.status}: ${tokenProbe.text}`);
   const auth = { authorization: `Bearer ${JSON.parse(tokenProbe.text).access_token}` };
+  const createRequest = { server, method: 'POST', path: `${API}/rooms/`, headers: auth };
   let createProbe;
   const roomIds = [];
   for (let i = 0; i < ROOMS; i++) {
-    createProbe = await probe('POST', `${API}/rooms/`, auth);
+    createProbe = await probe(createRequest);
     if (createProbe.status !== 201) throw new Error(`POST /rooms/ answered ${createProbe.status}: ${createProbe.text}`);
     roomIds.push(JSON.parse(createProbe.text).id);
   }
   const roomId = roomIds[Math.floor(ROOMS / 2)];
 
+  const list = { label: 'GET /rooms/?page_size=20', server, method: 'GET', path: `${API}/rooms/?page_size=20`, headers: auth, status: 200 };
   const endpoints = {
-    token: { label: 'POST /application/token/', method: 'POST', path: `${API}/application/token/`, headers: jsonHeaders, body: tokenBody, status: 200 },
-    list: { label: 'GET /rooms/?page_size=20', method: 'GET', path: `${API}/rooms/?page_size=20`, headers: auth, status: 200 },
-    retrieve: { label: 'GET /rooms/{id}/', method: 'GET', path: `${API}/rooms/${roomId}/`, headers: auth, status: 200 },
-    create: { label: 'POST /rooms/', method: 'POST', path: `${API}/rooms/`, headers: auth, status: 201, sample: createProbe },
+    token: { label: 'POST /application/token/', ...tokenRequest, status: 200, sample: tokenProbe },
+    list,
+    retrieve: { label: 'GET /rooms/{id}/', server, method: 'GET', path: `${API}/rooms/${roomId}/`, headers: auth, status: 200 },
+    create: { label: 'POST /rooms/', ...createRequest, status: 201, sample: createProbe },
   };
-  for (const name of ['token', 'list', 'retrieve']) {
-    const e = endpoints[name];
-    e.sample = name === 'token' ? tokenProbe : await probe(e.method, e.path, e.headers, e.body);
-    if (e.sample.status !== e.status) throw new Error(`${e.label} answered ${e.sample.status}: ${e.sample.text}`);
+  if (authorizationServer) {
+    // A user of the calling service, with every scope the routes ask for, for longer than any run.
+    const scopes = ['openid', 'lasuite_meet', 'lasuite_meet:rooms:list', 'lasuite_meet:rooms:retrieve', 'lasuite_meet:rooms:create'];
+    const userAuth = { authorization: `Bearer ${await authorizationServer.mintAccessToken({ sub, scopes, ttlSeconds: 24 * 3600 })}` };
+    endpoints['list-rs'] = { ...list, label: `${list.label} user token, cache ${serverEnv.OIDC_RS_CACHE_SECONDS} s`, headers: userAuth, introspected: true };
+    if (nocacheServer) endpoints['list-rs-nocache'] = { ...endpoints['list-rs'], label: `${list.label} user token, no cache`, server: nocacheServer };
   }
-  const listed = JSON.parse(endpoints.list.sample.text);
-  if (listed.count !== ROOMS) throw new Error(`the user should own ${ROOMS} rooms, the list says ${listed.count}`);
+  for (const [name, e] of Object.entries(endpoints)) {
+    e.sample ??= await probe(e);
+    if (e.sample.status !== e.status) throw new Error(`${name}: ${e.label} answered ${e.sample.status}: ${e.sample.text}`);
+    const listed = e.path === list.path ? JSON.parse(e.sample.text) : null;
+    if (listed && listed.count !== ROOMS) throw new Error(`${name}: the user should own ${ROOMS} rooms, the list says ${listed.count}`);
+  }
 
   /** The server and the baseline under the same requests, taking turns (bench/load.mjs). */
   const load = async (e) => {
     const request = { method: e.method, headers: e.headers, body: e.body };
     const targets = [
-      { name: 'server', url: `${origin}${e.path}`, ...request },
+      { name: 'server', url: `${e.server.origin}${e.path}`, ...request },
       { name: 'baseline', url: `http://127.0.0.1:${baselinePort}/${e.status}/${e.sample.bytes}`, ...request },
     ];
     const spec = { targets, connections, duration, warmup, slice };
     const child = track(spawnNode(pinning?.load, [path.join(root, 'bench/load.mjs'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }), 'load generator');
+    const pids = { server: e.server.child.pid, baseline: baseline.pid };
     // CPU time each process spent from the end of the warm-up to the end of the run: per
     // request, a figure far less sensitive to noisy neighbours than requests per second.
     let before;
-    const result = await firstJsonLine(child, () => (before = { server: cpuMsOf(server.pid), baseline: cpuMsOf(baseline.pid) }));
-    for (const [name, pid] of [['server', server.pid], ['baseline', baseline.pid]]) {
-      const used = cpuMsOf(pid) - before[name];
+    const result = await firstJsonLine(child, () => (before = { server: cpuMsOf(pids.server), baseline: cpuMsOf(pids.baseline), authorization: authorizationSample(authorizationServer) }));
+    for (const name of ['server', 'baseline']) {
+      const used = cpuMsOf(pids[name]) - before[name];
       result[name].cpu_ms = used;
       result[name].cpu_us_per_request = result[name].requests > 0 ? (used * 1000) / result[name].requests : null;
       // Share of its core the process used while it was under load: near 1, it was the
       // bottleneck; well below, something else (the load generator, the neighbours) was.
       result[name].cpu_busy = result[name].duration_s > 0 ? used / (result[name].duration_s * 1000) : null;
     }
+    if (e.introspected) result.authorization_server = authorizationDelta(authorizationServer, before.authorization, result.server.requests);
     return result;
   };
 
@@ -346,9 +433,9 @@ async function main() {
     process.stderr.write(
       `bench: ${e.label}: ${warmup > 0 ? `${warmup} s warm-up each, then ` : ''}${duration} s on the server and ${duration} s on the baseline in turns of ${Math.min(slice, duration)} s (${e.sample.bytes}-byte answer)\n`,
     );
-    const { server: measured, baseline: base } = await load(e);
-    if (!children.has(server)) throw new Error(`the server exited during the load; its log ends:\n${fs.readFileSync(serverLog, 'utf8').slice(-4000)}`);
-    const memory = memoryOf(server.pid);
+    const { server: measured, baseline: base, authorization_server } = await load(e);
+    if (!children.has(e.server.child)) throw new Error(`${e.server.name} exited during the load; its log ends:\n${e.server.logEnd()}`);
+    const memory = memoryOf(e.server.child.pid);
     const unexpected = Object.entries(measured.statuses).filter(([status]) => Number(status) !== e.status).reduce((n, [, c]) => n + c, 0);
     results.push({
       endpoint: name,
@@ -361,25 +448,33 @@ async function main() {
       ratio: base.rps > 0 ? measured.rps / base.rps : null,
       cpu_ratio: measured.cpu_us_per_request > 0 ? base.cpu_us_per_request / measured.cpu_us_per_request : null,
       ...memory,
+      ...(authorization_server && { authorization_server }),
     });
   }
-  const finalMemory = memoryOf(server.pid);
+  const finalMemory = memoryOf(server.child.pid);
   const unsaturated = results.filter((r) => r.baseline.cpu_busy < 0.8).map((r) => `${r.label} (${Math.round(r.baseline.cpu_busy * 100)} %)`);
   info.loadavg_at_end = os.loadavg().map((x) => Math.round(x * 100) / 100);
 
-  // Anything the server logged at error level or worse during the run.
-  await stopChild(server);
+  // Anything the servers logged at error level or worse during the run.
+  for (const s of servers) await stopChild(s.child);
   await stopChild(baseline);
-  const errorLines = fs
-    .readFileSync(serverLog, 'utf8')
-    .split('\n')
-    .filter((line) => /"level":(5|6)\d/.test(line));
+  await authorizationServer?.stop();
+  const errorLines = servers.flatMap((s) =>
+    fs
+      .readFileSync(s.log, 'utf8')
+      .split('\n')
+      .filter((line) => /"level":(5|6)\d/.test(line)),
+  );
 
   printTable(results, finalMemory);
   if (unsaturated.length > 0) {
     process.stderr.write(
       `bench: the baseline kept its core less than 80 % busy for ${unsaturated.join(', ')}: the load generator (or the neighbours) limited it, so there "ratio" flatters the server and "CPU ratio" is the figure to trust\n`,
     );
+  }
+  for (const r of results.filter((x) => x.authorization_server)) {
+    const a = r.authorization_server;
+    process.stderr.write(`bench: ${r.endpoint}: ${a.introspections} introspection(s) for ${r.server.requests} requests, ${a.cpu_us_per_request === null ? '-' : a.cpu_us_per_request.toFixed(0)} µs of the harness's CPU a request (the authorization server, on the load generator's core)\n`);
   }
   process.stderr.write(`bench: load average at the end ${info.loadavg_at_end.join(' ')} on ${nproc} CPU (the bench itself keeps about 2 busy; more means the machine was shared)\n`);
   if (errorLines.length > 0) process.stderr.write(`bench: the server logged ${errorLines.length} error line(s), first:\n${errorLines[0]}\n`);
@@ -388,7 +483,7 @@ async function main() {
   if (args.json) {
     const report = {
       machine: info,
-      options: { duration, warmup, slice, connections, store: args.store, log_level: args['log-level'], rooms: ROOMS },
+      options: { duration, warmup, slice, connections, store: args.store, log_level: logLevel, rooms: ROOMS, resource_server: args['resource-server'], server_env: extraEnv },
       results,
       server_rss_mib: finalMemory.rss_mib,
       server_peak_rss_mib: finalMemory.peak_rss_mib,
@@ -399,6 +494,22 @@ async function main() {
   }
   const errors = results.reduce((n, r) => n + r.errors, 0) + errorLines.length;
   return errors > 0 ? 2 : 0;
+}
+
+/**
+ * What the authorization server has done so far: introspections it received, and the
+ * harness's CPU time, nearly all its work (the harness only waits for the load generator).
+ */
+function authorizationSample(authorizationServer) {
+  if (!authorizationServer) return null;
+  const { user, system } = process.cpuUsage();
+  return { introspections: authorizationServer.introspections, cpu_ms: (user + system) / 1000 };
+}
+
+function authorizationDelta(authorizationServer, before, requests) {
+  const now = authorizationSample(authorizationServer);
+  const cpu_ms = now.cpu_ms - before.cpu_ms;
+  return { introspections: now.introspections - before.introspections, cpu_ms, cpu_us_per_request: requests > 0 ? (cpu_ms * 1000) / requests : null };
 }
 
 function printTable(results, finalMemory) {
@@ -427,7 +538,9 @@ function printTable(results, finalMemory) {
   out.push('');
   out.push(
     `server RSS after the load: ${f(finalMemory.rss_mib, 1)} MiB (peak ${f(finalMemory.peak_rss_mib, 1)} MiB); ` +
-      `${connections} connections, ${duration} s each (in turns of ${Math.min(slice, duration)} s) after ${warmup} s warm-up, store ${args.store}, LOG_LEVEL=${args['log-level']}`,
+      `${connections} connections, ${duration} s each (in turns of ${Math.min(slice, duration)} s) after ${warmup} s warm-up, store ${args.store}, LOG_LEVEL=${logLevel}` +
+      Object.entries(extraEnv).filter(([key]) => key !== 'LOG_LEVEL').map(([key, value]) => `, ${key}=${value}`).join('') +
+      (args['resource-server'] ? ', user tokens introspected at an oidc-provider in the harness' : ''),
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }
