@@ -2,6 +2,8 @@
  * buildApp(): the whole HTTP application over an open database. It never listens: the
  * server and the tests both call it, so what is tested is what runs.
  */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,7 +13,10 @@ import { SERVICE_UNAVAILABLE, detailError } from './errors.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
 import { descriptionRoutes, registerDescription } from './http/description.js';
 import { opsRoutes } from './http/ops.routes.js';
-import { answerInJson, checkHost } from './http/transport.js';
+import { answerInJson, checkHost, requestTarget } from './http/transport.js';
+import { MemoryCounters, RedisCounters } from './limits/counters.js';
+import { Throttles } from './limits/throttles.js';
+import { Metrics } from './metrics.js';
 import { installJsonParser } from './http/routing.js';
 import { SHARED_SCHEMAS } from './http/schemas.js';
 import { addSharedSchema, validatorCompiler } from './input-validation.js';
@@ -34,10 +39,29 @@ export interface AppDependencies {
   jwtSecret: string;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The application's Prometheus metrics (served on METRICS_PORT by server.ts). */
+    metrics: Metrics;
+  }
+}
+
+/** An X-Request-Id a client may choose; anything else gets a new UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, database, logger } = deps;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // The request's own id when it is a sane one, else a UUID (unique across workers and
+    // instances): in every log line of the request (reqId) and in its answer.
+    requestIdHeader: false,
+    genReqId: requestId,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -60,13 +84,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   }
   await registerDescription(app, { internalApi });
 
-  // One access-log line per request. The path only: a careless client may put a secret
-  // in the query string, and redaction works on keys, not inside a URL.
+  const metrics = new Metrics(database);
+  app.decorate('metrics', metrics);
+  // One access-log line per request, and its metrics. The path only: a careless client
+  // may put a secret in the query string, and redaction works on keys, not inside a URL.
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+    const ms = reply.elapsedTime;
+    request.log.info({ method: request.method, path: requestTarget(request).split('?')[0], status: reply.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    metrics.answered(request.method, request.routeOptions.url ?? 'not_found', reply.statusCode, ms / 1000);
   });
 
   // While stopping, in-flight requests finish but new ones on kept-alive connections are
@@ -75,7 +100,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     if (closing) throw detailError(503, SERVICE_UNAVAILABLE, { connection: 'close', 'retry-after': '1' });
     checkHost(request);
   });
@@ -94,10 +120,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       : { userTokens: { introspector: new TokenIntrospector(resourceServer, logger), createUser: resourceServer.createUser } }),
   });
 
+  const counters = config.redisUrl === undefined ? new MemoryCounters() : new RedisCounters(config.redisUrl, logger);
+  app.addHook('onClose', () => counters.close());
+  const throttles = new Throttles(counters, config.rateLimits);
+
   await app.register(opsRoutes, { database });
   // Without the client-credentials mode the token endpoint does not exist (404, like any unknown path).
-  if (config.applicationEnabled) await app.register(tokenRoutes, { tokens });
-  await app.register(roomsRoutes, { rooms: services.rooms, auth, config });
+  if (config.applicationEnabled) await app.register(tokenRoutes, { tokens, throttles, metrics });
+  await app.register(roomsRoutes, { rooms: services.rooms, auth, config, throttles, metrics });
   if (config.internalApiToken !== undefined) {
     await app.register(admissionRoutes, { rooms: services.rooms, token: config.internalApiToken });
   }

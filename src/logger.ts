@@ -33,3 +33,6 @@ export function loggerOptions(level: string): LoggerOptions {
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
 }
+
+/** What a service needs to log a line: the process logger, or a request's (which adds its reqId). */
+export type LogSink = Pick<pino.BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;

@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import closeWithGrace from 'close-with-grace';
+import { AggregatorRegistry } from 'prom-client';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { serveMetrics } from './metrics.js';
 import { resolveJwtSecret } from './tokens/jwt-key.js';
 
 async function migrate(database: DatabaseHandle, logger: Logger): Promise<void> {
@@ -31,7 +33,21 @@ export async function startServer(config: Config): Promise<{ url: string; close:
     });
     const url = await app.listen({ port: config.port, host: config.host });
     logger.info({ url, store: database.dialect }, 'meet-api listening');
-    return { url, close: () => app.close() };
+    if (cluster.isWorker) {
+      // The primary serves the metrics of every worker, summed (prom-client's cluster support).
+      AggregatorRegistry.setRegistries([app.metrics.registry]);
+      return { url, close: () => app.close() };
+    }
+    const { metricsPort } = config;
+    const metrics =
+      metricsPort === undefined ? undefined : await startMetricsServer(() => app.metrics.registry.metrics(), app.metrics.registry.contentType, config, metricsPort, logger);
+    return {
+      url,
+      close: async () => {
+        await app.close();
+        metrics?.close();
+      },
+    };
   } catch (error) {
     await database.close().catch(() => {});
     throw error;
@@ -75,6 +91,10 @@ async function runPrimary(config: Config): Promise<void> {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.send(SHUTDOWN_MESSAGE);
   };
   for (let i = 0; i < config.workers; i++) fork();
+  if (config.metricsPort !== undefined) {
+    const aggregator = new AggregatorRegistry();
+    await startMetricsServer(() => aggregator.clusterMetrics(), aggregator.contentType, config, config.metricsPort, logger);
+  }
   cluster.on('exit', (worker, code, signal) => {
     if (code !== 0) failed = true;
     if (stopping) {
@@ -96,6 +116,12 @@ async function runPrimary(config: Config): Promise<void> {
 }
 
 const SHUTDOWN_MESSAGE = 'meet-api:shutdown';
+
+async function startMetricsServer(collect: () => Promise<string>, contentType: string, config: Config, port: number, logger: Logger) {
+  const server = await serveMetrics(collect, contentType, config.host, port);
+  logger.info({ url: `http://${config.host}:${port}/metrics` }, 'metrics served');
+  return server;
+}
 
 export async function main(): Promise<void> {
   let config: Config;

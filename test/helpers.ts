@@ -22,6 +22,12 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services.js';
 
+/**
+ * Test servers send many wrong secrets from one address on purpose: the failure throttle
+ * would answer 429 to most test files. The tests of the limits set their own values.
+ */
+export const UNTHROTTLED = { RATE_LIMIT_TOKEN_FAILURES: '1000000', RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS: '1000000' };
+
 export const TEST_JWT_KEY = 'test-signing-key-0123456789abcdefghijklmnopqrstuvwxyz';
 export const API = '/external-api/v1.0';
 export const ALL_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create'];
@@ -95,7 +101,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   // With a given databaseUrl the server joins an existing database and leaves it in place.
   const fresh: FreshDatabase = options.databaseUrl ? { url: options.databaseUrl, drop: async () => {} } : await freshDatabaseUrl();
-  const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...env });
+  const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...UNTHROTTLED, ...env });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const database = openDatabase(config);

@@ -35,6 +35,8 @@ export interface DatabaseHandle {
   readonly dataDir: string;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Connections open, idle, and callers waiting for one (metrics). */
+  connectionUse(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -70,8 +72,12 @@ class GroupCommitSqliteDialect implements Dialect {
     private readonly lockWaitMs: number,
   ) {}
 
+  /** The driver Kysely was given, kept for its connection figures. */
+  driver: GroupCommitSqliteDriver | undefined;
+
   createDriver(): Driver {
-    return new GroupCommitSqliteDriver(this.connections, this.lockWaitMs);
+    this.driver = new GroupCommitSqliteDriver(this.connections, this.lockWaitMs);
+    return this.driver;
   }
 
   createAdapter(): DialectAdapter {
@@ -106,9 +112,8 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
   // From here on, lock waits happen asynchronously in the driver.
   writer.pragma('busy_timeout = 0');
   reader.pragma('busy_timeout = 0');
-  const db = new Kysely<Database>({
-    dialect: new GroupCommitSqliteDialect({ writer, reader }, options.databaseStatementTimeoutMs),
-  });
+  const dialect = new GroupCommitSqliteDialect({ writer, reader }, options.databaseStatementTimeoutMs);
+  const db = new Kysely<Database>({ dialect });
   return {
     db,
     dialect: 'sqlite',
@@ -116,6 +121,7 @@ function openSqlite(options: DatabaseOptions): DatabaseHandle {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    connectionUse: () => dialect.driver?.connectionUse() ?? { open: 2, idle: 2, waiting: 0 },
     close: () => db.destroy(),
   };
 }
@@ -145,6 +151,7 @@ function openPostgres(options: DatabaseOptions): DatabaseHandle {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    connectionUse: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
 }

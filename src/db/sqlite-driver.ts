@@ -157,6 +157,11 @@ export class GroupCommitSqliteDriver implements Driver {
     this.writer = new StatementCache(connections.writer);
     this.reader = new StatementCache(connections.reader);
   }
+  /** For metrics: the two connections, whether the writer is taken, and how many transactions wait for it. */
+  connectionUse(): { open: number; idle: number; waiting: number } {
+    return { open: 2, idle: this.writerHeld ? 1 : 2, waiting: this.writerQueue.length };
+  }
+
 
   async init(): Promise<void> {}
 

@@ -6,7 +6,9 @@ import { INVALID_JSON, bodyTooLargeAnswer, notFoundAnswer, unavailableAnswer, un
 import { ROOM_PATH, ROOMS_PATH } from '../http/paths.js';
 import { methodNotAllowedAnswer, rejectOtherMethods } from '../http/routing.js';
 import { linkOrigin, requestTarget } from '../http/transport.js';
-import { ErrorSchema, FieldErrorsSchema, answer, detailExample, ref, type Examples } from '../http/schemas.js';
+import { ErrorSchema, FieldErrorsSchema, RETRY_AFTER, answer, detailExample, ref, type Examples, type HeaderDeclaration } from '../http/schemas.js';
+import { throttledMessage, type Throttles } from '../limits/throttles.js';
+import type { Metrics } from '../metrics.js';
 import { InvalidBodyShapeError } from '../input-validation.js';
 import type { Scope } from '../scopes.js';
 import {
@@ -43,6 +45,8 @@ export interface RoomsRoutesOptions {
   rooms: RoomsService;
   auth: BearerAuthenticator;
   config: Config;
+  throttles: Throttles;
+  metrics: Metrics;
 }
 
 /** ?slug= narrows the list to that room; a value that cannot be a slug matches nothing (the empty string, never sent to the database). */
@@ -99,11 +103,25 @@ function forbiddenAnswer(scope: Scope, description: string, more: Examples = {})
 }
 
 /** What every rooms operation may answer besides its own: refused tokens, other methods, an unavailable database. */
+const RATE_LIMIT_HEADERS: Record<string, HeaderDeclaration> = {
+  'RateLimit-Limit': { description: 'The application\'s requests per minute (RATE_LIMIT_APPLICATION_PER_MINUTE); sent while a limit applies.', type: 'integer', example: 6000 },
+  'RateLimit-Remaining': { description: 'What is left of it over the last minute.', type: 'integer', example: 5999 },
+  'RateLimit-Reset': { description: 'Seconds until the count eases.', type: 'integer', example: 42 },
+};
+
+const throttledAnswer = answer(
+  'The application spent its budget of requests for the last minute: wait `Retry-After` seconds',
+  ref(ErrorSchema),
+  { throttled: detailExample('Past RATE_LIMIT_APPLICATION_PER_MINUTE', throttledMessage(5)) },
+  { ...RATE_LIMIT_HEADERS, 'Retry-After': RETRY_AFTER },
+);
+
 function protectedAnswers(scope: Scope, forbiddenDescription: string, methods: readonly string[], more: Examples = {}) {
   return {
     401: unauthorizedAnswer,
     403: forbiddenAnswer(scope, forbiddenDescription, more),
     405: methodNotAllowedAnswer(methods),
+    429: throttledAnswer,
     503: unavailableAnswer(),
   };
 }
@@ -119,16 +137,19 @@ const brokenJson = detailExample('A body that is not valid JSON', INVALID_JSON);
 const ROOMS_METHODS = ['GET', 'POST'];
 const ROOM_METHODS = ['GET', 'PATCH', 'DELETE'];
 
-export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async (app, { rooms, auth, config }) => {
+export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async (app, { rooms, auth, config, throttles, metrics }) => {
   app.decorateRequest('principal', null);
 
-  // Authentication and scope run in onRequest, before the body is read: a caller without
-  // the right token learns nothing about how its body would have been judged.
+  // Authentication, scope and the application's budget run in onRequest, before the body
+  // is read: a caller without the right token learns nothing about how its body would have
+  // been judged. As in DRF, a request refused for its token or scope spends no budget.
   const guard =
     (scope: Scope): onRequestHookHandler =>
-    async (request) => {
-      const principal = await auth.authenticate(request.headers.authorization);
+    async (request, reply) => {
+      const principal = await auth.authenticate(request.headers.authorization, request.log);
       requireScope(principal, scope);
+      const budget = await throttles.spendApplicationBudget(principal.clientId);
+      if (budget !== undefined) reply.headers(budget);
       request.principal = principal;
     };
   const bearer = (scope: Scope) => [{ BearerAuth: [scope] }];
@@ -201,7 +222,8 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const room = await rooms.createRoomForApplication(principal.userId, principal.clientId, request.body);
+      const room = await rooms.createRoomForApplication(principal.userId, principal.clientId, request.body, request.log);
+      metrics.roomCreated();
       return reply
         .code(201)
         .header('location', `${linkOrigin(request, config.publicUrl)}${ROOMS_PATH}${room.id}/`)
@@ -297,7 +319,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      await rooms.deleteRoomAsApplication(request.params.id, principal.userId, principal.clientId);
+      await rooms.deleteRoomAsApplication(request.params.id, principal.userId, principal.clientId, request.log);
       return reply.code(204).send(null);
     },
   );

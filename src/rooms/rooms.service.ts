@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { LogSink } from '../logger.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE, detailError } from '../errors.js';
@@ -78,13 +79,14 @@ export class RoomsService {
    * Creates a room through the API: the options asked (or the deployment's default access
    * level), the delegated user as owner, the calling application (or service) recorded.
    */
-  async createRoomForApplication(ownerId: string, clientId: string, options: RoomCreate): Promise<Room> {
+  async createRoomForApplication(ownerId: string, clientId: string, options: RoomCreate, log?: LogSink): Promise<Room> {
     this.checkApiAccessLevel(options.access_level);
     return this.createRoom({
       ownerId,
       clientId,
       accessLevel: options.access_level ?? this.config.externalApi.defaultAccessLevel,
       configuration: options.configuration ?? {},
+      log,
     });
   }
 
@@ -98,7 +100,15 @@ export class RoomsService {
    * Creates a room owned by the user, in one transaction with its owner access. Slug and
    * PIN collisions are retried with fresh values and never reach the caller.
    */
-  async createRoom(input: { ownerId: string; clientId: string | null; accessLevel?: AccessLevel; configuration?: RoomConfiguration }): Promise<Room> {
+  /** `log`: where the audit line goes (the request's logger carries its request id). */
+  async createRoom(input: {
+    ownerId: string;
+    clientId: string | null;
+    accessLevel?: AccessLevel;
+    configuration?: RoomConfiguration;
+    log?: LogSink;
+  }): Promise<Room> {
+    const log = input.log ?? this.logger;
     const accessLevel = input.accessLevel ?? 'trusted';
     const configuration = input.configuration ?? {};
     const attempts = this.config.telephony.pinMaxRetries;
@@ -119,13 +129,13 @@ export class RoomsService {
       return undefined;
     });
     if (!room) {
-      this.logger.error(
+      log.error(
         { event: 'room.pin_exhausted', attempts, pin_length: this.config.telephony.pinLength },
         'no unused slug and PIN found; raise ROOM_TELEPHONY_PIN_LENGTH or ROOM_TELEPHONY_PIN_MAX_RETRIES',
       );
       throw detailError(503, SERVICE_UNAVAILABLE);
     }
-    this.logger.info(
+    log.info(
       { event: 'room.created', room_id: room.id, user_id: input.ownerId, client_id: input.clientId },
       'room created',
     );
@@ -226,14 +236,14 @@ export class RoomsService {
    * Deletes a room for an application acting as a user: only a room that application
    * created, and only for the room's owner. Each refusal says which rule failed.
    */
-  async deleteRoomAsApplication(idOrSlug: string, userId: string, clientId: string): Promise<void> {
+  async deleteRoomAsApplication(idOrSlug: string, userId: string, clientId: string, log: LogSink = this.logger): Promise<void> {
     const { room, role } = await this.roomAndRole(idOrSlug, userId);
     // Without a role the user is told what retrieve tells them, nothing about who created the room.
     if (role === undefined) throw detailError(403, FORBIDDEN);
     if (room.createdByClientId !== clientId) throw detailError(403, NOT_CREATED_BY_APPLICATION);
     if (role !== 'owner') throw detailError(403, NOT_OWNER);
     await repo.deleteRoom(this.db, room.id);
-    this.logger.info({ event: 'room.deleted', room_id: room.id, user_id: userId, client_id: clientId }, 'room deleted');
+    log.info({ event: 'room.deleted', room_id: room.id, user_id: userId, client_id: clientId }, 'room deleted');
   }
 
   /** Deletes any room (operator commands). */

@@ -9,6 +9,8 @@
  *   at the authorization server; ours never leave this server.
  */
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { LogSink } from '../logger.js';
 import type { Database } from '../db/schema.js';
 import { findAuthSubjects } from '../applications/applications.repository.js';
 import { detailError, type ApiError } from '../errors.js';
@@ -19,7 +21,7 @@ import { INVALID_TOKEN, TOKEN_EXPIRED, TokenRefusal, type JwtCodec, type Verifie
 
 /** What the resource-server mode needs of the authorization server (tokens/introspection.ts). */
 export interface UserTokenIntrospector {
-  introspect(bearerValue: string): Promise<{ sub: string; scopes: readonly string[]; audience: string }>;
+  introspect(bearerValue: string, log?: LogSink): Promise<{ sub: string; scopes: readonly string[]; audience: string }>;
 }
 
 export interface BearerOptions {
@@ -79,7 +81,8 @@ export class BearerAuthenticator {
     private readonly options: BearerOptions,
   ) {}
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /** `log`: the request's logger, so what is logged on the way carries its request id. */
+  async authenticate(authorization: string | undefined, log?: LogSink): Promise<Principal> {
     const parts = (authorization ?? '').trim().split(/\s+/);
     if (parts[0]?.toLowerCase() !== 'bearer') throw unauthorized(BEARER_FAILURES.noCredentials, false);
     if (parts.length !== 2) throw unauthorized(BEARER_FAILURES.badHeader, false);
@@ -90,7 +93,7 @@ export class BearerAuthenticator {
       payload = this.jwt.verify(token);
     } catch (error) {
       if (!(error instanceof TokenRefusal)) throw error;
-      if (!error.ours && this.options.userTokens) return this.authenticateUserToken(token, this.options.userTokens);
+      if (!error.ours && this.options.userTokens) return this.authenticateUserToken(token, this.options.userTokens, log);
       throw unauthorized(error.detail, true);
     }
     // Ours, but the client-credentials mode is off: refused as a token this server does not take.
@@ -126,8 +129,8 @@ export class BearerAuthenticator {
    * answer 503), then its subject is the user (created on first sight when allowed) and the
    * calling service, named by the audience claim, stands where an application would.
    */
-  private async authenticateUserToken(token: string, mode: NonNullable<BearerOptions['userTokens']>): Promise<Principal> {
-    const introspected = await mode.introspector.introspect(token);
+  private async authenticateUserToken(token: string, mode: NonNullable<BearerOptions['userTokens']>, log?: LogSink): Promise<Principal> {
+    const introspected = await mode.introspector.introspect(token, log);
     const user = await this.users.findOrCreate({ sub: introspected.sub }, mode.createUser);
     if (!user) throw unauthorized(NO_USER_FOR_TOKEN, true);
     if (!user.isActive) throw unauthorized(BEARER_FAILURES.disabledUser, true);

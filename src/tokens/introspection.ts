@@ -6,6 +6,7 @@
  * 401 `Login failed` (or the provider's own description), 503 when it cannot be asked.
  */
 import type { Logger } from 'pino';
+import type { LogSink } from '../logger.js';
 import type { ResourceServerConfig } from '../config.js';
 import { IntrospectionFailure, claimsFrom, type IntrospectionClaims } from './introspection-answer.js';
 import { IntrospectionCache } from './introspection-cache.js';
@@ -39,47 +40,48 @@ export class TokenIntrospector {
     this.jwtAnswers = config.format === 'jwt' ? new JwtAnswerReader(config) : undefined;
   }
 
-  async introspect(bearerValue: string): Promise<IntrospectedToken> {
+  /** `log`: the request's logger, so refusals carry its request id. */
+  async introspect(bearerValue: string, log: LogSink = this.logger): Promise<IntrospectedToken> {
     const token = unwrapBase64(bearerValue);
     try {
-      return await this.cache.getOrLoad(token, () => this.introspectAtServer(token));
+      return await this.cache.getOrLoad(token, () => this.introspectAtServer(token, log));
     } catch (error) {
       if (error instanceof IntrospectionFailure) throw error.toApiError();
       throw error;
     }
   }
 
-  private async introspectAtServer(token: string): Promise<IntrospectedToken> {
+  private async introspectAtServer(token: string, log: LogSink): Promise<IntrospectedToken> {
     try {
       const answer = await requestIntrospection(this.config, token);
       const claims = this.jwtAnswers ? await this.jwtAnswers.read(answer) : parseJsonAnswer(answer);
       return acceptedToken(claims, this.config);
     } catch (error) {
       // Logged here, once per call to the server, however many requests shared the call.
-      if (error instanceof IntrospectionFailure) this.logFailure(error);
+      if (error instanceof IntrospectionFailure) this.logFailure(error, log);
       throw error;
     }
   }
 
-  private logFailure(failure: IntrospectionFailure): void {
+  private logFailure(failure: IntrospectionFailure, log: LogSink): void {
     const { kind, reason } = failure;
     if (kind === 'refused' || kind === 'challenged') {
-      this.logger.info({ event: 'introspection.refused', kind, reason }, 'access token refused');
+      log.info({ event: 'introspection.refused', kind, reason }, 'access token refused');
     } else if (kind === 'bad_answer') {
-      this.logger.warn({ event: 'introspection.refused', kind, reason }, 'introspection answer not trusted');
+      log.warn({ event: 'introspection.refused', kind, reason }, 'introspection answer not trusted');
     } else {
-      this.logOutage(reason);
+      this.logOutage(reason, log);
     }
   }
 
-  private logOutage(reason: string): void {
+  private logOutage(reason: string, log: LogSink): void {
     const now = Date.now();
     if (now - this.lastOutageLogMs < OUTAGE_LOG_INTERVAL_MS) {
       this.outagesNotLogged++;
-      this.logger.debug({ event: 'introspection.unavailable', reason }, 'introspection failed at the authorization server');
+      log.debug({ event: 'introspection.unavailable', reason }, 'introspection failed at the authorization server');
       return;
     }
-    this.logger.error(
+    log.error(
       { event: 'introspection.unavailable', reason, notLoggedSinceLastLine: this.outagesNotLogged },
       'introspection failed at the authorization server: user tokens are refused with 503',
     );

@@ -5,7 +5,9 @@ import { ApiError } from '../errors.js';
 import { INVALID_JSON, bodyTooLargeAnswer, unavailableAnswer, unsupportedMediaType } from '../http/errors.js';
 import { TOKEN_PATH } from '../http/paths.js';
 import { methodNotAllowedAnswer, rejectOtherMethods } from '../http/routing.js';
-import { ErrorSchema, FieldErrorsSchema, OAuthErrorSchema, answer, detailExample, ref, type HeaderDeclaration } from '../http/schemas.js';
+import { ErrorSchema, FieldErrorsSchema, OAuthErrorSchema, RETRY_AFTER, answer, detailExample, ref, type HeaderDeclaration } from '../http/schemas.js';
+import { TOO_MANY_FAILURES, type Throttles } from '../limits/throttles.js';
+import type { Metrics } from '../metrics.js';
 import { BASIC_CHALLENGE, usesBasic, withBasicCredentials } from './client-auth.js';
 import { TokenRequestSchema, TokenResponseSchema } from './token.schemas.js';
 import {
@@ -42,13 +44,20 @@ const DESCRIPTION = [
     'carries a `WWW-Authenticate: Basic` challenge.',
 ].join('\n');
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService }> = async (app, { tokens }) => {
+export interface TokenRoutesOptions {
+  tokens: TokenService;
+  throttles: Throttles;
+  metrics: Metrics;
+}
+
+export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, { tokens, throttles, metrics }) => {
   // Form bodies are accepted here only (RFC 6749 §4.4.2); the rooms API takes JSON alone.
   await app.register(formbody);
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   });
+  app.addHook('onResponse', async (_request, reply) => metrics.tokenAnswered(reply.statusCode));
 
   app.post(
     TOKEN_PATH,
@@ -92,6 +101,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService }> = 
           415: answer('A body in another content type than JSON or a form', ref(ErrorSchema), {
             otherType: detailExample('Another content type', unsupportedMediaType('text/plain')),
           }, NO_STORE),
+          429: answer(
+            `Too many failed client authentications lately from this address (for this client id, or for any): wait \`Retry-After\` seconds`,
+            ref(OAuthErrorSchema),
+            { throttled: { summary: 'Failures past the limit', value: { error: TOO_MANY_FAILURES } } },
+            { ...NO_STORE, 'Retry-After': RETRY_AFTER },
+          ),
           503: unavailableAnswer(),
         },
       },
@@ -100,13 +115,15 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService }> = 
       },
     },
     async (request) => {
+      const clientId = request.body.client_id;
+      await throttles.checkTokenFailures(clientId, request.ip);
       try {
-        return await tokens.issueToken(request.body);
+        return await tokens.issueToken(request.body, request.log);
       } catch (error) {
+        if (!(error instanceof ApiError) || error.statusCode !== 401) throw error;
+        await throttles.recordTokenFailure(clientId, request.ip);
         // RFC 6749 §5.2: a client that authenticated with a header gets a challenge back.
-        if (error instanceof ApiError && error.statusCode === 401 && usesBasic(request.headers.authorization)) {
-          throw new ApiError(401, error.body, { ...error.headers, 'www-authenticate': BASIC_CHALLENGE });
-        }
+        if (usesBasic(request.headers.authorization)) throw new ApiError(401, error.body, { ...error.headers, 'www-authenticate': BASIC_CHALLENGE });
         throw error;
       }
     },

@@ -4,6 +4,7 @@
  * only sees the four fields, whatever the transport.
  */
 import type { Logger } from 'pino';
+import type { LogSink } from '../logger.js';
 import type { Config } from '../config.js';
 import type { ApplicationsService } from '../applications/applications.service.js';
 import type { UsersService } from '../users/users.service.js';
@@ -32,7 +33,8 @@ export class TokenService {
    * The fields have been checked against TokenRequestSchema already (present, text, not
    * blank, trimmed). The grant type is checked here, after them, as the contract orders.
    */
-  async issueToken(request: TokenRequest): Promise<TokenResponse> {
+  /** `log`: the request's logger, so a refusal's line carries its request id. */
+  async issueToken(request: TokenRequest, log: LogSink = this.logger): Promise<TokenResponse> {
     if (request.grant_type !== GRANT_TYPE) {
       throw new ApiError(400, { grant_type: [`"${request.grant_type}" is not a valid choice.`] });
     }
@@ -40,7 +42,7 @@ export class TokenService {
     const application = await this.applications.authenticateClient(request.client_id, request.client_secret);
     if (!application) {
       // The caller learns nothing more; the log says which half was wrong for the operator.
-      this.logger.info({ event: 'token.denied', reason: 'invalid_credentials', client_id: request.client_id }, 'token refused');
+      log.info({ event: 'token.denied', reason: 'invalid_credentials', client_id: request.client_id }, 'token refused');
       throw oauthError(401, INVALID_CREDENTIALS);
     }
     if (!application.isActive) throw oauthError(401, INACTIVE_APPLICATION);
