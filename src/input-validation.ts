@@ -181,6 +181,11 @@ const DRF_TYPE_MESSAGES: Record<string, (error: ErrorObject) => string> = {
   object: (error) => `Expected a dictionary of items but got type "${kindOf(error.data)}".`,
 };
 
+/** Python's str() of a number or a boolean, as DRF quotes a refused choice. */
+function pythonText(value: number | boolean): string {
+  return typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
+}
+
 /** Django REST framework's wording for a field's problem. */
 function drfMessage(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
@@ -192,6 +197,10 @@ function drfMessage(error: ErrorObject): string {
       return 'This field is required.';
     case 'type': {
       if (error.data === null) return 'This field may not be null.';
+      // A choice field reads a number or a boolean as its text (DRF: str(value)), which is no choice.
+      if (Array.isArray(error.parentSchema?.enum) && (typeof error.data === 'number' || typeof error.data === 'boolean')) {
+        return `"${pythonText(error.data)}" is not a valid choice.`;
+      }
       const expected = typesOf(error.parentSchema ?? {}).find((t) => t !== 'null') ?? 'string';
       return (DRF_TYPE_MESSAGES[expected] ?? DRF_TYPE_MESSAGES.string!)(error);
     }
@@ -293,7 +302,11 @@ function validationError(validate: ValidateFunction, schema: Schema): ApiError {
       const error = mostTelling(own);
       body[field] = [isObjectField && error.keyword === 'type' && error.data !== null ? pydanticMessage(error) : drfMessage(error)];
     } else if (isObjectField) {
-      body[field] = problems.map(({ rest, error }) => `${rest.join('.')}: ${pydanticMessage(error)}`);
+      // One entry per place at fault, as pydantic reports one error per location: an entry
+      // that must be one of a set of strings is told the set, whatever its type.
+      const byPlace = new Map<string, ErrorObject[]>();
+      for (const { rest, error } of problems) byPlace.set(rest.join('.'), [...(byPlace.get(rest.join('.')) ?? []), error]);
+      body[field] = [...byPlace].map(([place, errors]) => `${place}: ${pydanticMessage(errors.find((e) => e.keyword === 'enum') ?? mostTelling(errors))}`);
     } else {
       const byEntry: Record<string, ErrorObject[]> = {};
       for (const { rest, error } of problems) (byEntry[rest[0]!] ??= []).push(error);

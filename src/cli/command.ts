@@ -82,7 +82,8 @@ export function tabulated(records: Record<string, unknown>[], columns: string[])
 
 export function describe(record: Record<string, unknown>): string {
   return Object.entries(record)
-    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join(', ') || '-' : value === null ? '-' : String(value)}`)
+    // An object (a room's configuration, its telephony) is shown as its JSON, not "[object Object]".
+    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join(', ') || '-' : value === null ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
     .join('\n');
 }
 

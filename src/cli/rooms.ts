@@ -13,8 +13,9 @@ function roomWithPin(room: Room, config: Config): Record<string, unknown> {
 
 const accessLevelOption = () => new Option('--access-level <level>', 'access level').choices(ACCESS_LEVELS);
 const configurationOption = () =>
-  new Option('--configuration <json>', 'the room\'s options as JSON, e.g. \'{"everyone_can_mute": false}\'').argParser((value) =>
-    jsonArgument('--configuration', value),
+  new Option('--configuration <json>', 'the room\'s options as JSON, e.g. \'{"everyone_can_mute": false}\'').argParser(
+    // null reads as {}, as in the API; said here because Commander turns a parser's null into ''.
+    (value) => jsonArgument('--configuration', value) ?? {},
   );
 
 export function addRoomsCommands(program: Command): void {
