@@ -18,7 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import SQLite from 'better-sqlite3';
-import { API, TEST_STORE, call, childEnv, freePort, useFreshDatabase, type CallResult } from './helpers.js';
+import { viewRoom } from '../src/rooms/room-view.js';
+import { viewUser } from '../src/users/users.service.js';
+import { API, TEST_STORE, call, childEnv, createClient, freePort, getToken, useFreshDatabase, useServer, type CallResult, type Client } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'meet-api.js');
@@ -550,5 +552,311 @@ describe.runIf(TEST_STORE === 'sqlite')('meet-api opening a SQLite file another 
       holder.close();
     }
     expect(parsed(await meetApi({ DATABASE_URL: db.url }, 'users', 'list', '--json'))).toEqual([]);
+  });
+});
+
+
+describe('meet-api: room options, users named by sub, and the last owner of a room', () => {
+  /** What the CLI and the in-process server both show of a room. */
+  const VIEW_ENV = { APPLICATION_BASE_URL: BASE_URL, ROOM_TELEPHONY_ENABLED: 'true', ROOM_TELEPHONY_PHONE_NUMBER: PHONE };
+  const db = useFreshDatabase();
+  // The real server on the same database: it shows what the commands did. Users, rooms and
+  // roles a test only needs as a setting are made through its services; the commands under
+  // test run as child processes (each costs a Node start, hence the batches run together).
+  const server = useServer(VIEW_ENV, { databaseUrl: () => db.url });
+  let env: Record<string, string>;
+  let reader: Client;
+  const run = (...args: string[]) => meetApi(env, ...args);
+  let counter = 0;
+  const email = (name: string) => `${name}-${++counter}@options.org`;
+  const sub = (name: string) => `${name}|${++counter}`;
+
+  beforeAll(async () => {
+    env = { DATABASE_URL: db.url, APPLICATION_JWT_SECRET_KEY: KEY, LOG_LEVEL: 'warn', ...VIEW_ENV };
+    reader = await createClient(server, { scopes: ['rooms:list', 'rooms:retrieve'] });
+  });
+
+  /** A refused command with input at fault: exit 1 exactly, a message naming `mentions`. */
+  function expectInputRefused(result: Run, ...mentions: string[]): void {
+    expectRefused(result, ...mentions);
+    expect(result.code, describeRun(result)).toBe(1);
+  }
+
+  /** A user made through the service, as `users` commands print it. */
+  async function user(key: { email?: string; sub?: string }) {
+    return viewUser(await server.services.users.createUser(key));
+  }
+
+  /** A room owned by the user alone (and by `owners` too), made through the service. */
+  async function room(ownerId: string, ...owners: string[]) {
+    const made = await server.services.rooms.createRoomAsOperator(ownerId, {});
+    for (const other of owners) await server.services.rooms.grantRole(made.id, other, 'owner');
+    return made;
+  }
+
+  /** The user's role on the room, read from the store. */
+  async function roleOf(roomId: string, userId: string): Promise<string | undefined> {
+    const row = await server.database.db
+      .selectFrom('room_accesses')
+      .select('role')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.role;
+  }
+
+  async function userIds(): Promise<string[]> {
+    return (await server.services.users.listUsers()).map((u) => u.id);
+  }
+
+  /** A room printed by the CLI is the room as the API shows it to `owner`, plus pin_code. */
+  async function expectShownByApi(printed: Record<string, any>, owner: string): Promise<void> {
+    const token = await getToken(server, reader, owner);
+    const shown = await call(server, 'GET', `${API}/rooms/${printed.id}/`, { token });
+    expect(shown.status, shown.text).toBe(200);
+    const { pin_code: pin, ...apiFields } = printed;
+    expect(apiFields).toEqual(shown.json);
+    expect(pin).toBe(shown.json.telephony.pin_code);
+  }
+
+  describe('rooms create and update with options', () => {
+    it('create --access-level --configuration: stored, printed as the API shows the room plus pin_code', async () => {
+      const owner = email('opt');
+      await user({ email: owner });
+      const configuration = { can_publish_sources: ['camera', 'microphone'], everyone_can_mute: false };
+      const [withOptions, plain, nullConfiguration, text] = await Promise.all([
+        run('rooms', 'create', '--owner', owner, '--access-level', 'restricted', '--configuration', JSON.stringify(configuration), '--json'),
+        run('rooms', 'create', '--owner', owner, '--json'),
+        run('rooms', 'create', '--owner', owner, '--configuration', 'null', '--json'),
+        run('rooms', 'create', '--owner', owner, '--configuration', '{"everyone_can_mute": true}'),
+      ]);
+      const [restricted, defaults, fromNull] = [parsed(withOptions), parsed(plain), parsed(nullConfiguration)];
+      expect(Object.keys(restricted).sort()).toEqual(['access_level', 'attendees', 'configuration', 'id', 'name', 'pin_code', 'slug', 'telephony', 'url']);
+      expect(restricted).toMatchObject({ name: restricted.slug, access_level: 'restricted', configuration, attendees: [] });
+      expect(defaults).toMatchObject({ name: defaults.slug, access_level: 'trusted', configuration: {}, attendees: [] });
+      expect(fromNull).toMatchObject({ access_level: 'trusted', configuration: {} });
+      for (const printed of [restricted, defaults, fromNull]) await expectShownByApi(printed, owner);
+
+      // Without --json: every field readable, the configuration as JSON.
+      expect(text.code, describeRun(text)).toBe(0);
+      expect(text.stdout).not.toContain('[object Object]');
+      expect(text.stdout).toMatch(/^configuration: .*"everyone_can_mute":\s*true/m);
+      expect(text.stdout).toMatch(/^pin_code: \d{10}$/m);
+    });
+
+    it('create refuses broken JSON, bad options and an unknown sub (exit 1, named); nothing is created', async () => {
+      const owner = email('bad');
+      await user({ email: owner });
+      const before = (await server.services.rooms.listAllRooms()).length;
+      const [broken, unknown, badEntry, notObject, unknownSub] = await Promise.all([
+        run('rooms', 'create', '--owner', owner, '--configuration', '{"everyone_can_mute": fals', '--json'),
+        run('rooms', 'create', '--owner', owner, '--configuration', '{"hologram": true}', '--json'),
+        run('rooms', 'create', '--owner', owner, '--configuration', '{"can_publish_sources": ["camera", "hologram"]}', '--json'),
+        run('rooms', 'create', '--owner', owner, '--configuration', '"camera"', '--json'),
+        run('rooms', 'create', '--sub', 'nobody|0', '--json'),
+      ]);
+      expectInputRefused(broken, '--configuration', 'not valid JSON');
+      expectInputRefused(unknown, 'hologram: Extra inputs are not permitted');
+      expectInputRefused(badEntry, "can_publish_sources.1: Input should be 'camera', 'microphone', 'screen_share' or 'screen_share_audio'");
+      expectInputRefused(notObject, 'configuration');
+      expectInputRefused(unknownSub, 'nobody|0');
+      expect((await server.services.rooms.listAllRooms()).length).toBe(before);
+    });
+
+    it('update: --access-level and --configuration each replace only themselves; refusals change nothing', async () => {
+      const owner = email('upd');
+      const { id: ownerId } = await user({ email: owner });
+      const rooms: Record<string, any>[] = await Promise.all(
+        [1, 2, 3, 4].map(async () => {
+          const made = await server.services.rooms.createRoomAsOperator(ownerId, { access_level: 'restricted', configuration: { everyone_can_mute: true } });
+          const changed = await server.services.rooms.setAttendees(made.id, ['keep@example.com']);
+          return { ...viewRoom(changed, server.config), pin_code: changed.pinCode };
+        }),
+      );
+      const [levelOnly, configurationOnly, both, neither] = rooms as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
+      const updated = await Promise.all([
+        run('rooms', 'update', levelOnly.id, '--access-level', 'trusted', '--json'),
+        run('rooms', 'update', configurationOnly.slug, '--configuration', '{"can_publish_sources": ["screen_share"]}', '--json'),
+        // The operator is not bound by the API's public-room rule.
+        run('rooms', 'update', both.id, '--access-level', 'public', '--configuration', 'null', '--json'),
+        run('rooms', 'update', neither.id, '--json'),
+      ]);
+      const expected = [
+        { ...levelOnly, access_level: 'trusted' },
+        { ...configurationOnly, configuration: { can_publish_sources: ['screen_share'] } },
+        { ...both, access_level: 'public', configuration: {} },
+        neither,
+      ];
+      expect(updated.map(parsed)).toEqual(expected);
+      for (const printed of expected) await expectShownByApi(printed, owner);
+
+      const stored = await server.services.rooms.getRoom(levelOnly.id);
+      const [badOption, brokenJson] = await Promise.all([
+        run('rooms', 'update', levelOnly.id, '--access-level', 'restricted', '--configuration', '{"everyone_can_mute": "yes"}', '--json'),
+        run('rooms', 'update', levelOnly.id, '--configuration', '{', '--json'),
+      ]);
+      expectInputRefused(badOption, 'everyone_can_mute: Input should be a valid boolean');
+      expectInputRefused(brokenJson, 'not valid JSON');
+      expect(await server.services.rooms.getRoom(levelOnly.id)).toEqual(stored);
+    });
+  });
+
+  describe('roles and the last owner', () => {
+    it('revoke takes a role away; the only owner cannot be revoked; a user without a role is refused', async () => {
+      const [owner, member, stranger, coOwner] = await Promise.all(['own', 'mem', 'str', 'co'].map((name) => user({ email: email(name) })));
+      const [single, shared] = [await room(owner!.id), await room(owner!.id, coOwner!.id)];
+      await server.services.rooms.grantRole(single.id, member!.id, 'member');
+
+      const [revoked, lastOwner, noRole, oneOfTwo] = await Promise.all([
+        run('rooms', 'revoke', single.id, '--user', member!.email!, '--json'),
+        run('rooms', 'revoke', single.id, '--user', owner!.email!, '--json'),
+        run('rooms', 'revoke', single.id, '--user', stranger!.email!, '--json'),
+        run('rooms', 'revoke', shared.id, '--user', owner!.email!, '--json'),
+      ]);
+      expect(parsed(revoked)).toEqual({ revoked: true, room_id: single.id, user_id: member!.id, email: member!.email, sub: null });
+      expectInputRefused(lastOwner, 'last owner', single.slug);
+      expectInputRefused(noRole, 'no role');
+      parsed(oneOfTwo);
+      expect(await Promise.all([roleOf(single.id, member!.id), roleOf(single.id, owner!.id), roleOf(shared.id, owner!.id)])).toEqual([
+        undefined,
+        'owner',
+        undefined,
+      ]);
+
+      // The owner left is then protected in turn.
+      expectInputRefused(await run('rooms', 'revoke', shared.id, '--user', coOwner!.email!, '--json'), 'last owner', shared.slug);
+      expect(await roleOf(shared.id, coOwner!.id)).toBe('owner');
+    });
+
+    it('grant refuses to demote the only owner, and demotes an owner who is not the only one', async () => {
+      const [owner, other] = await Promise.all([user({ email: email('sole') }), user({ email: email('next') })]);
+      const [single, shared] = [await room(owner.id), await room(owner.id, other.id)];
+      const [toMember, toOwner, demoted] = await Promise.all([
+        run('rooms', 'grant', single.id, '--user', owner.email!, '--role', 'member', '--json'),
+        // Granting owner to the owner again is no demotion.
+        run('rooms', 'grant', single.id, '--user', owner.email!, '--role', 'owner', '--json'),
+        run('rooms', 'grant', shared.id, '--user', owner.email!, '--role', 'member', '--json'),
+      ]);
+      expectInputRefused(toMember, 'last owner', single.slug);
+      parsed(toOwner);
+      expect(parsed(demoted)).toEqual({ room_id: shared.id, user_id: owner.id, email: owner.email, sub: null, role: 'member' });
+      expect(await Promise.all([roleOf(single.id, owner.id), roleOf(shared.id, owner.id), roleOf(shared.id, other.id)])).toEqual(['owner', 'member', 'owner']);
+    });
+
+    it('--sub names the user for rooms create, grant, revoke and list', async () => {
+      const [owner, guest] = await Promise.all([user({ sub: sub('owner') }), user({ sub: sub('guest') })]);
+      const created = parsed(await run('rooms', 'create', '--sub', owner.sub!, '--configuration', '{"everyone_can_mute": false}', '--json'));
+      expect(created.configuration).toEqual({ everyone_can_mute: false });
+      expect(await roleOf(created.id, owner.id)).toBe('owner');
+
+      const [granted, listed, lastOwner] = await Promise.all([
+        run('rooms', 'grant', created.id, '--sub', guest.sub!, '--role', 'administrator', '--json'),
+        run('rooms', 'list', '--sub', owner.sub!, '--json'),
+        run('rooms', 'revoke', created.id, '--sub', owner.sub!, '--json'),
+      ]);
+      expect(parsed(granted)).toEqual({ room_id: created.id, user_id: guest.id, email: null, sub: guest.sub, role: 'administrator' });
+      expect(parsed(listed)).toEqual([created]);
+      expectInputRefused(lastOwner, 'last owner');
+      expect(await roleOf(created.id, guest.id)).toBe('administrator');
+
+      const [revoked, guestRooms] = [await run('rooms', 'revoke', created.id, '--sub', guest.sub!), await run('rooms', 'list', '--sub', guest.sub!, '--json')];
+      expect(revoked.code, describeRun(revoked)).toBe(0);
+      expect(revoked.stdout).toContain(guest.sub);
+      expect(parsed(guestRooms)).toEqual([]);
+      expect(await roleOf(created.id, guest.id)).toBeUndefined();
+    });
+  });
+
+  describe('users with a sub', () => {
+    it('create --sub (with or without an email), refused without either or when taken; list shows the sub', async () => {
+      const [both, subOnly] = [{ email: email('both'), sub: sub('both') }, sub('only')];
+      const created = await Promise.all([
+        run('users', 'create', '--email', both.email, '--sub', both.sub, '--json'),
+        run('users', 'create', '--sub', subOnly, '--json'),
+        run('users', 'create', '--sub', sub('off'), '--inactive', '--json'),
+      ]);
+      const [withBoth, withSubOnly, inactive] = created.map(parsed);
+      expect(Object.keys(withBoth).sort()).toEqual(['email', 'id', 'is_active', 'sub']);
+      expect(withBoth).toEqual({ id: withBoth.id, email: both.email, sub: both.sub, is_active: true });
+      expect(withBoth.id).toMatch(UUID);
+      expect(withSubOnly).toEqual({ id: withSubOnly.id, email: null, sub: subOnly, is_active: true });
+      expect(inactive).toMatchObject({ email: null, is_active: false });
+
+      const [neither, takenSub, takenEmail, listJson, listText] = await Promise.all([
+        run('users', 'create', '--json'),
+        run('users', 'create', '--sub', subOnly, '--email', email('new'), '--json'),
+        run('users', 'create', '--email', both.email.toUpperCase(), '--sub', sub('new'), '--json'),
+        run('users', 'list', '--json'),
+        run('users', 'list'),
+      ]);
+      for (const refused of [neither, takenSub, takenEmail]) expectInputRefused(refused);
+      const listed: { email: string | null; sub: string | null }[] = parsed(listJson);
+      for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(['email', 'id', 'is_active', 'sub']);
+      for (const entry of [withBoth, withSubOnly, inactive]) expect(listed).toContainEqual(entry);
+      expect(listed.filter((u) => u.sub === subOnly)).toHaveLength(1);
+      expect(listed.filter((u) => u.email?.toLowerCase() === both.email)).toHaveLength(1);
+      expect(listText.stdout.split('\n')[0]).toMatch(/^id\s+email\s+sub\s+is_active$/);
+      expect(listText.stdout).toContain(subOnly);
+    });
+
+    it('update --email gives a user an email (the API then knows them by it); a taken email is refused and nothing changes', async () => {
+      const [taken, subOnly, other] = await Promise.all([user({ email: email('taken') }), user({ sub: sub('mail') }), user({ sub: sub('other') })]);
+      const given = email('given');
+      const [updated, deactivated] = await Promise.all([
+        run('users', 'update', '--sub', subOnly.sub!, '--email', given, '--json'),
+        run('users', 'update', '--sub', other.sub!, '--inactive', '--json'),
+      ]);
+      expect(parsed(updated)).toEqual({ ...subOnly, email: given });
+      expect(parsed(deactivated)).toEqual({ ...other, is_active: false });
+      expect(await getToken(server, reader, given)).toEqual(expect.any(String));
+
+      const refusals = await Promise.all([
+        run('users', 'update', given, '--email', taken.email!, '--json'),
+        run('users', 'update', '--sub', subOnly.sub!, '--email', taken.email!.toUpperCase(), '--json'),
+        run('users', 'update', '--sub', other.sub!, '--email', given, '--active', '--json'),
+      ]);
+      for (const refused of refusals) expectInputRefused(refused, 'already exists');
+      const users = await server.services.users.listUsers();
+      expect(users.filter((u) => [subOnly.id, other.id].includes(u.id)).map(viewUser).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+        [{ ...subOnly, email: given }, { ...other, is_active: false }].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+    });
+
+    it('delete is refused, naming the rooms, while the user is a last owner; allowed once each room has another owner', async () => {
+      const [leaving, staying] = await Promise.all([user({ email: email('leave') }), user({ email: email('stay') })]);
+      const [first, second] = [await room(leaving.id), await room(leaving.id)];
+
+      expectInputRefused(await run('users', 'delete', leaving.email!, '--json'), first.slug, first.id, second.slug, second.id);
+      expect(await userIds()).toContain(leaving.id);
+      await server.services.rooms.grantRole(first.id, staying.id, 'owner');
+      const stillOne = await run('users', 'delete', leaving.email!, '--json');
+      expectInputRefused(stillOne, second.slug);
+      expect(stillOne.stderr).not.toContain(first.slug);
+      expect(await roleOf(first.id, leaving.id)).toBe('owner');
+
+      await server.services.rooms.grantRole(second.id, staying.id, 'owner');
+      expect(parsed(await run('users', 'delete', leaving.email!, '--json'))).toEqual({ deleted: true, ...leaving });
+      expect(await userIds()).not.toContain(leaving.id);
+      for (const kept of [first, second]) {
+        expect(await roleOf(kept.id, leaving.id)).toBeUndefined();
+        expect(await roleOf(kept.id, staying.id)).toBe('owner');
+      }
+    });
+
+    it('delete --sub: a sub-only user without rooms goes; one who is a room\'s last owner stays', async () => {
+      const [free, owning] = await Promise.all([user({ sub: sub('free') }), user({ sub: sub('owning') })]);
+      const owned = await room(owning.id);
+      const [deleted, refused, unknown] = await Promise.all([
+        run('users', 'delete', '--sub', free.sub!, '--json'),
+        run('users', 'delete', '--sub', owning.sub!, '--json'),
+        run('users', 'delete', '--sub', 'nobody|0', '--json'),
+      ]);
+      expect(parsed(deleted)).toEqual({ deleted: true, ...free });
+      expectInputRefused(refused, owned.slug, owning.sub!);
+      expectInputRefused(unknown, 'nobody|0');
+      const ids = await userIds();
+      expect(ids).not.toContain(free.id);
+      expect(ids).toContain(owning.id);
+    });
   });
 });

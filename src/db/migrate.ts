@@ -14,7 +14,8 @@ import * as roomAttendees from './migrations/2026-11-28-002-room-attendees.js';
 import * as accessSortKey from './migrations/2026-11-28-003-access-sort-key.js';
 import * as roomOptionsAndUserSub from './migrations/2026-12-02-004-room-options-and-user-sub.js';
 
-const migrations: Record<string, Migration> = {
+/** Every migration by name (exported for the migration tests, which stop at an earlier one). */
+export const migrations: Record<string, Migration> = {
   '2026-11-28-001-initial-schema': initialSchema,
   '2026-11-28-002-room-attendees': roomAttendees,
   '2026-11-28-003-access-sort-key': accessSortKey,
