@@ -181,3 +181,33 @@ describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retr
     expect(new Set(accesses.map((a) => a.room_id))).toEqual(new Set(ids));
   });
 });
+
+describe('a room keeps an owner whatever operators do at once', () => {
+  const server = useServer();
+
+  async function roomWithTwoOwners(n: number) {
+    const a = await server.services.users.createUser({ email: `a-${n}@owners.example` });
+    const b = await server.services.users.createUser({ email: `b-${n}@owners.example` });
+    const room = await server.services.rooms.createRoom({ ownerId: a.id, clientId: null });
+    await server.services.rooms.grantRole(room.id, b.id, 'owner');
+    return { room, a, b };
+  }
+
+  async function owners(roomId: string): Promise<number> {
+    const rows = await server.database.db.selectFrom('room_accesses').select('user_id').where('room_id', '=', roomId).where('role', '=', 'owner').execute();
+    return rows.length;
+  }
+
+  it('revoking both owners at once, or deleting one while demoting the other: one of the two is refused', async () => {
+    for (let n = 0; n < 10; n++) {
+      const first = await roomWithTwoOwners(2 * n);
+      const revoked = await Promise.allSettled([server.services.rooms.revokeRole(first.room.id, first.a.id), server.services.rooms.revokeRole(first.room.id, first.b.id)]);
+      expect(revoked.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await owners(first.room.id)).toBe(1);
+
+      const second = await roomWithTwoOwners(2 * n + 1);
+      await Promise.allSettled([server.services.users.deleteUser({ email: second.a.email! }), server.services.rooms.grantRole(second.room.id, second.b.id, 'member')]);
+      expect(await owners(second.room.id)).toBe(1);
+    }
+  });
+});

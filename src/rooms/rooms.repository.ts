@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RoomRow } from '../db/schema.js';
 import { nowIso, toIsoString } from '../db/convert.js';
 import { PreparedQuery, type ParamRef } from '../db/prepared-query.js';
@@ -368,4 +368,17 @@ export async function roleOfUser(db: Db, roomId: string, userId: string): Promis
 export async function deleteRoomAccess(db: Db, roomId: string, userId: string): Promise<boolean> {
   const deleted = await db.deleteFrom('room_accesses').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
   return Number(deleted.numDeletedRows) > 0;
+}
+
+/**
+ * Locks the rooms the user owns (an update that changes nothing): on PostgreSQL, changes
+ * to one room's owners then run one after the other, so two of them cannot each see
+ * another owner and together leave none. SQLite runs one write transaction at a time anyway.
+ */
+export async function lockRoomsOwnedBy(db: Db, userId: string): Promise<void> {
+  await db
+    .updateTable('rooms')
+    .set({ updated_at: sql<string>`updated_at` })
+    .where('id', 'in', (eb) => eb.selectFrom('room_accesses').select('room_id').where('user_id', '=', userId).where('role', '=', 'owner'))
+    .execute();
 }

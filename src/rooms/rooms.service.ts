@@ -300,8 +300,9 @@ export class RoomsService {
     return room;
   }
 
-  /** Refuses to take the owner role away from the room's only owner. */
+  /** Refuses to take the owner role away from the room's only owner (under a lock: see lockRoomsOwnedBy). */
   private async keepAnOwner(trx: Kysely<Database>, room: Room, userId: string): Promise<void> {
+    await repo.lockRoomsOwnedBy(trx, userId);
     if ((await repo.roleOfUser(trx, room.id, userId)) !== 'owner') return;
     const sole = await repo.roomsSolelyOwnedBy(trx, userId);
     if (sole.some((r) => r.id === room.id)) {

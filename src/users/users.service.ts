@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/database.js';
 import { ApiError, detailError } from '../errors.js';
-import { roomsSolelyOwnedBy } from '../rooms/rooms.repository.js';
+import { lockRoomsOwnedBy, roomsSolelyOwnedBy } from '../rooms/rooms.repository.js';
 import { isValidEmail } from '../validation.js';
 import * as repo from './users.repository.js';
 import type { User, UserKey } from './users.repository.js';
@@ -100,6 +100,7 @@ export class UsersService {
   async deleteUser(key: UserKey): Promise<User> {
     const user = await this.getUser(key);
     await this.db.transaction().execute(async (trx) => {
+      await lockRoomsOwnedBy(trx, user.id);
       const owned = await roomsSolelyOwnedBy(trx, user.id);
       if (owned.length > 0) {
         throw new ApiError(400, {
