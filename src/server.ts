@@ -34,8 +34,8 @@ export async function startServer(config: Config): Promise<{ url: string; close:
     const url = await app.listen({ port: config.port, host: config.host });
     logger.info({ url, store: database.dialect }, 'meet-api listening');
     if (cluster.isWorker) {
-      // The primary serves the metrics of every worker, summed (prom-client's cluster support).
-      AggregatorRegistry.setRegistries([app.metrics.registry]);
+      // The primary serves every worker's metrics, summed (see main()).
+      if (config.metricsPort !== undefined) AggregatorRegistry.setRegistries([app.metrics.registry]);
       return { url, close: () => app.close() };
     }
     const { metricsPort } = config;
@@ -135,6 +135,9 @@ export async function main(): Promise<void> {
     throw error;
   }
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
+  // A worker answers the primary's requests for metrics (prom-client's cluster support)
+  // from its first moment, so a scrape while it starts gets an answer, not a timeout.
+  if (cluster.isWorker && config.metricsPort !== undefined) new AggregatorRegistry();
   const server = await startServer(config);
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= server.close());

@@ -9,7 +9,7 @@
  *
  * Needs `npm run build` first (npm test does it): bin/meet-api.js runs dist/cli/index.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,10 +21,10 @@ import SQLite from 'better-sqlite3';
 import { viewRoom } from '../src/rooms/room-view.js';
 import { viewUser } from '../src/users/users.service.js';
 import { API, TEST_STORE, call, childEnv, createClient, freePort, getToken, useFreshDatabase, useServer, type CallResult, type Client } from './helpers.js';
+import { startServer, type ServerChild } from './support/server-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'meet-api.js');
-const SERVER = path.join(ROOT, 'dist', 'server.js');
 const TOKEN = `${API}/application/token/`;
 const KEY = 'cli-test-signing-key-0123456789abcdefghijklmnopqrstuv';
 const BASE_URL = 'https://meet.example.org';
@@ -81,54 +81,8 @@ function expectRefused(run: Run, ...mentions: string[]): void {
   for (const mention of mentions) expect(run.stderr).toContain(mention);
 }
 
-interface ServerChild {
-  origin: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `node dist/server.js` on a free port, once /healthz answers. */
-async function startServerProcess(env: Record<string, string>): Promise<ServerChild> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER], {
-    cwd: workDir,
-    env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not answer /healthz:\n${output}`);
-    }
-    try {
-      if ((await fetch(`${origin}/healthz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    origin,
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-}
+/** `node dist/server.js` in the work folder, on a free port, once /healthz answers. */
+const startServerProcess = (env: Record<string, string>) => startServer(env, workDir);
 
 function requestToken(server: Pick<ServerChild, 'origin'>, clientId: string, secret: string, email: string): Promise<CallResult> {
   return call(server, 'POST', TOKEN, {
