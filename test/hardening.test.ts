@@ -37,7 +37,7 @@ describe('pages past any plausible end, and requests Node would answer without J
   });
 
   it('an empty or malformed Host: 400 in JSON', async () => {
-    for (const host of ['', 'evil.example/x', 'a b', 'exa_mple.org@x', ':80']) {
+    for (const host of ['', 'evil.example/x', 'a b', 'exa_mple.org@x', ':80', 'localhost:99999', 'localhost:65536']) {
       const answer = await rawRequest(server, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       expect({ host, status: answer.status, body: JSON.parse(answer.body) }).toEqual({ host, status: 400, body: { detail: 'The Host header does not name a host.' } });
     }

@@ -80,6 +80,9 @@ function frameworkError(error: FastifyError, request: FastifyRequest): ApiError 
  * must never drop or reshape a key of an error.
  */
 export function sendError(reply: FastifyReply, status: number, body: object, headers: Readonly<Record<string, string>> = {}): FastifyReply {
+  // Refused before its body was read (a bad token, an unknown path): the rest of the body
+  // will not be read either, so the connection closes rather than wait for it.
+  if (!reply.request.raw.complete) reply.header('connection', 'close');
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
@@ -102,7 +105,18 @@ export function installErrorHandling(app: FastifyInstance): void {
 export function clientErrorHandler(error: NodeJS.ErrnoException & { code?: string }, socket: import('node:net').Socket): void {
   if (!socket.writable) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  socket.end(rawJsonAnswer(status, GENERIC_4XX[status] ?? 'Bad request.'));
+  const answer = rawJsonAnswer(status, GENERIC_4XX[status] ?? 'Bad request.');
+  // Bytes that break the parser may follow a complete request still being answered (a
+  // pipelined one): its answer goes first, then this one, so nothing done goes unsaid.
+  // (`_httpMessage` is the answer Node is writing on this socket.) A request whose own
+  // body is what broke is not waited for: it will never be whole.
+  const inFlight = (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage;
+  if (inFlight != null && !inFlight.writableFinished && inFlight.req.complete) {
+    inFlight.once('finish', () => socket.writable && socket.end(answer));
+    inFlight.once('close', () => socket.writable && socket.end(answer));
+    return;
+  }
+  socket.end(answer);
 }
 
 /** Fastify's own early errors (a path with broken percent-encoding) answered like any other 400. */

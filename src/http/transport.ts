@@ -47,7 +47,8 @@ export function answerInJson(server: Server, options: { maxConnections: number }
 }
 
 /** A Host as RFC 9110 allows it: a name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+const MAX_PORT = 65_535;
 
 export const MISSING_HOST = 'A Host header is required.';
 export const INVALID_HOST = 'The Host header does not name a host.';
@@ -62,7 +63,9 @@ export function checkHost(request: FastifyRequest): void {
     if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 0) return;
     throw detailError(400, MISSING_HOST);
   }
-  if (!HOST.test(request.host)) throw detailError(400, INVALID_HOST);
+  // A port past 65535 matches the pattern but no URL can hold it (links are built on it).
+  const match = HOST.exec(request.host);
+  if (match === null || Number(match[1] ?? 0) > MAX_PORT) throw detailError(400, INVALID_HOST);
 }
 
 /**
