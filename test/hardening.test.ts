@@ -59,6 +59,26 @@ describe('pages past any plausible end, and requests Node would answer without J
     expect(JSON.parse(answer.body)).toEqual({ detail: 'Method "CONNECT" not allowed.' });
     expect(answer.headers.allow).toBeDefined();
   });
+
+  it('CONNECT with a body, from a client that never closes: the server closes the socket soon after its answer', async () => {
+    // Found by the fuzz suite: such a socket stayed open for good and held the server's shutdown.
+    const connections = () => new Promise<number>((resolve, reject) => server.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const before = await connections();
+    const { port } = new URL(server.origin);
+    // allowHalfOpen: the client keeps its side open after the server's end, as a hostile one would.
+    const socket = net.connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    const answer = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString('latin1'))));
+    socket.write(`CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(5000)}`);
+    try {
+      expect(await answer).toMatch(/^HTTP\/1\.1 405 /);
+      const until = Date.now() + 4000;
+      while ((await connections()) > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await connections()).toBe(before);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
 
 describe('links are built on the Host checked, never on an absolute request target', () => {

@@ -37,12 +37,21 @@ export const EXPECTATION_FAILED = 'Expectation failed: only "Expect: 100-continu
  * word; here both get the API's JSON. At most `maxConnections` sockets are open at once:
  * past that, new ones are closed at once instead of starving the process of descriptors.
  */
+/** How long a CONNECT's socket stays after its answer, so the client can read it before the close. */
+const CONNECT_LINGER_MS = 1000;
+
 export function answerInJson(server: Server, options: { maxConnections: number }): void {
   server.maxConnections = options.maxConnections;
   server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => writeJson(response, 417, EXPECTATION_FAILED));
   server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    socket.end(rawJsonAnswer(405, methodNotAllowed('CONNECT'), { Allow: 'GET, HEAD, POST, PATCH, DELETE' }));
+    // Node hands the socket over and stops reading it: whatever the client sends after the
+    // head is drained, and the socket is destroyed shortly after the answer, so a client
+    // that never closes cannot hold it (and the server's shutdown) open.
+    socket.resume();
+    socket.end(rawJsonAnswer(405, methodNotAllowed('CONNECT'), { Allow: 'GET, HEAD, POST, PATCH, DELETE' }), () => {
+      setTimeout(() => socket.destroy(), CONNECT_LINGER_MS).unref();
+    });
   });
 }
 
