@@ -24,6 +24,7 @@ import { admissionRoutes } from './rooms/admission.routes.js';
 import { ADMISSION_SCHEMAS, ROOM_SCHEMAS } from './rooms/rooms.schemas.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
+import { createAddonTokens, nativeAddonUserLookup } from './tokens/addon-tokens.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
 import { TokenIntrospector } from './tokens/introspection.js';
 import { JwtCodec } from './tokens/jwt.js';
@@ -113,8 +114,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
   const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
   const resourceServer = config.resourceServer;
+  if (config.addons !== undefined && Buffer.byteLength(config.addons.secretKey) < 32) {
+    logger.warn('ADDONS_TOKEN_SECRET_KEY is shorter than 32 bytes; production refuses such a key');
+  }
   const auth = new BearerAuthenticator(database.db, jwt, services.users, {
     applicationTokens: config.applicationEnabled,
+    ...(config.addons === undefined ? {} : { addonTokens: createAddonTokens(config.addons, nativeAddonUserLookup(database.db)) }),
     ...(resourceServer === undefined
       ? {}
       : { userTokens: { introspector: new TokenIntrospector(resourceServer, logger), createUser: resourceServer.createUser } }),

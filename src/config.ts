@@ -35,6 +35,15 @@ export interface ResourceServerConfig {
   readonly timeoutMs: number;
 }
 
+/** La Suite Meet's add-on tokens (docs/api.md, "Add-on tokens"); the whole object is absent while ADDONS_ENABLED is false. */
+export interface AddonsConfig {
+  /** The HMAC key Meet signs its add-on tokens with (ADDONS_TOKEN_SECRET_KEY). */
+  readonly secretKey: string;
+  readonly algorithm: JwtAlgorithm;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -79,6 +88,8 @@ export interface Config {
   readonly applicationEnabled: boolean;
   /** The resource-server mode; undefined while off. */
   readonly resourceServer: ResourceServerConfig | undefined;
+  /** Meet's add-on tokens on /rooms; undefined while ADDONS_ENABLED is false. */
+  readonly addons: AddonsConfig | undefined;
   /** The origin clients reach this server at; when set, links are built on it, never on the request's Host. */
   readonly publicUrl: string | undefined;
   readonly rateLimits: {
@@ -168,6 +179,11 @@ export const CONFIG_VARIABLES = [
   'REDIS_URL',
   'METRICS_PORT',
   'MAX_CONNECTIONS',
+  'ADDONS_ENABLED',
+  'ADDONS_TOKEN_SECRET_KEY',
+  'ADDONS_TOKEN_ALG',
+  'ADDONS_TOKEN_ISSUER',
+  'ADDONS_TOKEN_AUDIENCE',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -313,6 +329,40 @@ function resourceServer(env: Env): ResourceServerConfig | undefined {
   return { issuer, introspectionEndpoint, clientSecret, ...settings };
 }
 
+function jwtAlgorithm(env: Env, name: ConfigVariable): JwtAlgorithm {
+  const algorithm = text(env, name, 'HS256').toUpperCase();
+  if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
+    throw new ConfigError(name, `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
+  }
+  return algorithm as JwtAlgorithm;
+}
+
+/**
+ * Meet's add-on tokens. Every variable is read (and checked) whether or not they are on;
+ * issuer and audience default to Meet's own defaults, so an operator can carry Meet's
+ * environment over. The key follows APPLICATION_JWT_SECRET_KEY's rule (at least 32 bytes
+ * in production), and must not be one of the application keys: an add-on token would then
+ * read as an application token without a client_id.
+ */
+function addons(env: Env, production: boolean, applicationKeys: readonly (string | undefined)[]): AddonsConfig | undefined {
+  const enabled = bool(env, 'ADDONS_ENABLED', false);
+  const secretKey = raw(env, 'ADDONS_TOKEN_SECRET_KEY');
+  const settings = {
+    algorithm: jwtAlgorithm(env, 'ADDONS_TOKEN_ALG'),
+    issuer: text(env, 'ADDONS_TOKEN_ISSUER', 'lasuite-meet'),
+    audience: text(env, 'ADDONS_TOKEN_AUDIENCE', 'addons'),
+  };
+  if (!enabled) return undefined;
+  if (secretKey === undefined) throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', 'required when ADDONS_ENABLED is true');
+  if (production && Buffer.byteLength(secretKey) < MIN_PRODUCTION_KEY_BYTES) {
+    throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', `must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`);
+  }
+  if (applicationKeys.includes(secretKey)) {
+    throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', 'must differ from APPLICATION_JWT_SECRET_KEY and its fallbacks');
+  }
+  return { secretKey, ...settings };
+}
+
 function databaseUrl(env: Env): string {
   const value = text(env, 'DATABASE_URL', 'sqlite:./data/meet.db');
   if (value.startsWith('sqlite:')) {
@@ -360,10 +410,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('APPLICATION_JWT_SECRET_KEY_FALLBACKS', `each key must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`);
   }
 
-  const algorithm = text(env, 'APPLICATION_JWT_ALG', 'HS256').toUpperCase();
-  if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
-    throw new ConfigError('APPLICATION_JWT_ALG', `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
-  }
+  const algorithm = jwtAlgorithm(env, 'APPLICATION_JWT_ALG');
 
   const logLevel = text(env, 'LOG_LEVEL', 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -379,7 +426,7 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     jwt: {
       secretKey,
-      algorithm: algorithm as JwtAlgorithm,
+      algorithm,
       fallbackKeys,
       issuer: text(env, 'APPLICATION_JWT_ISSUER', 'lasuite-meet'),
       audience: raw(env, 'APPLICATION_JWT_AUDIENCE'),
@@ -408,6 +455,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     applicationEnabled: bool(env, 'APPLICATION_ENABLED', true),
     resourceServer: resourceServer(env),
+    addons: addons(env, production, [secretKey, ...fallbackKeys]),
     publicUrl: publicUrl(env),
     rateLimits: {
       tokenFailures: int(env, 'RATE_LIMIT_TOKEN_FAILURES', 10, 1, 1_000_000),
