@@ -4,6 +4,7 @@
  * that does not parse stops the process with a message naming the variable.
  */
 
+import net from 'node:net';
 import { ACCESS_LEVELS, type AccessLevel } from './rooms/access-levels.js';
 
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -74,7 +75,12 @@ export interface Config {
     readonly defaultCountry: string;
   };
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-* to believe: false (nobody), true (every hop: only behind a proxy
+   * that replaces X-Forwarded-For), or the proxies' addresses and ranges, so the client
+   * address is the last one a trusted proxy saw (what Fastify's proxy-addr computes).
+   */
+  readonly trustProxy: boolean | string[];
   readonly bodyLimitBytes: number;
   readonly workers: number;
   /** Shared secret of the internal admission API; the route is absent while unset. */
@@ -215,6 +221,26 @@ function bool(env: Env, name: ConfigVariable, fallback: boolean): boolean {
   if (['true', '1', 'yes'].includes(lowered)) return true;
   if (['false', '0', 'no'].includes(lowered)) return false;
   throw new ConfigError(name, `expected true/false/1/0/yes/no, got "${value}"`);
+}
+
+/** Names proxy-addr knows for ranges (loopback, private and link-local addresses). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(env: Env): boolean | string[] {
+  const value = raw(env, 'TRUST_PROXY');
+  if (value === undefined) return false;
+  if (/^(true|false|1|0|yes|no)$/i.test(value)) return bool(env, 'TRUST_PROXY', false);
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!(PROXY_RANGE_NAMES.includes(entry) || (family !== 0 && bitsOk && extra === undefined))) {
+      throw new ConfigError('TRUST_PROXY', `expected true, false, or proxy addresses and ranges (10.0.0.1, 10.0.0.0/8, loopback, uniquelocal), got "${entry}"`);
+    }
+  }
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'expected true, false, or proxy addresses and ranges');
+  return entries;
 }
 
 function int(env: Env, name: ConfigVariable, fallback: number, min: number, max: number): number {
@@ -445,7 +471,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultCountry: text(env, 'ROOM_TELEPHONY_DEFAULT_COUNTRY', 'US'),
     },
     logLevel,
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1024, 10_485_760),
     workers: int(env, 'WORKERS', 1, 1, 256),
     internalApiToken: internalApiToken(env),
