@@ -104,6 +104,8 @@ export class MemoryCounters implements Counters {
   }
 
   async peek(key: string, limit: number, windowMs: number): Promise<WindowState> {
+    // A key never counted is not stored by looking at it (made-up keys must not push real ones out).
+    if (!this.entries.has(key)) return windowState(0, 0, 0, windowMs, limit, limit > 0);
     const { entry, elapsedMs } = this.entry(key, windowMs);
     const state = windowState(entry.previous, entry.current, elapsedMs, windowMs, limit, true);
     return { ...state, allowed: state.count < limit };

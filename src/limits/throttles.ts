@@ -54,10 +54,15 @@ export class Throttles {
   async admitTokenAttempt(clientId: string, address: string): Promise<TokenAttempt> {
     const keys = this.failureKeys(clientId, address);
     const vouched = ((await this.counters.peek(keys.vouched, 1, MINUTE_MS))?.count ?? 0) > 0;
-    const [pair, all] = await Promise.all([
-      vouched ? this.counters.peek(keys.pair, this.limits.tokenFailures, MINUTE_MS) : this.counters.take(keys.pair, this.limits.tokenFailures, MINUTE_MS),
-      this.counters.take(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS),
-    ]);
+    // The address first: refused there, the pair's key is not even stored, so one address
+    // cannot fill the counters with made-up client ids and push real ones out.
+    const all = await this.counters.take(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS);
+    const pair =
+      all !== undefined && !all.allowed
+        ? undefined
+        : vouched
+          ? await this.counters.peek(keys.pair, this.limits.tokenFailures, MINUTE_MS)
+          : await this.counters.take(keys.pair, this.limits.tokenFailures, MINUTE_MS);
     const reserved: string[] = [];
     if (!vouched && pair?.allowed) reserved.push(keys.pair);
     if (all?.allowed) reserved.push(keys.address);
