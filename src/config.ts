@@ -301,9 +301,10 @@ function redisUrl(env: Env): string | undefined {
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError('REDIS_URL', `expected redis://host:port/db, got "${value}"`);
+    // The value is not repeated: it may hold a password.
+    throw new ConfigError('REDIS_URL', 'expected redis://host:port/db');
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got "${value}"`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got the scheme "${parsed.protocol}"`);
   return value;
 }
 

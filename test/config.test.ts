@@ -288,3 +288,14 @@ describe('TRUST_PROXY', () => {
     for (const value of ['proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', 'fd00::/129', ',', 'maybe']) expectRefused({ TRUST_PROXY: value }, 'TRUST_PROXY');
   });
 });
+
+describe('REDIS_URL', () => {
+  it('a refused value is not repeated in the message (it may hold a password)', () => {
+    for (const value of ['http://:hunter2-secret@redis.internal:6379', 'redis//:hunter2-secret@x']) {
+      const error = refusal({ REDIS_URL: value });
+      expect(error.message).toContain('REDIS_URL');
+      expect(error.message).not.toContain('hunter2-secret');
+    }
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/0' }).redisUrl).toBe('redis://:pw@127.0.0.1:6379/0');
+  });
+});
