@@ -11,10 +11,11 @@
  * paths, shaped per top-level key as pino shapes them), after the serialisers, as in pino.
  * test/logger.test.ts checks that both give the same lines.
  *
- * Lines are written once per turn of the event loop rather than once each: what is logged
- * during a turn is joined and written at the end of it (or at 64 KiB), so under load one
- * write carries many access-log lines. Nothing waits longer than the turn that logged it;
- * the pending text is written synchronously when the process exits.
+ * Lines are handed to the writer once per turn of the event loop rather than once each:
+ * what is logged during a turn is joined and handed over at the end of it (or at 64 KiB),
+ * so under load one write carries many access-log lines. The writer is pino's default
+ * one (sonic-boom, asynchronous, flushed synchronously at exit); nothing waits longer
+ * than the turn that logged it, and the pending text is written when the process exits.
  */
 import Redact from '@pinojs/redact';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
@@ -138,7 +139,8 @@ export class TurnBufferedDestination implements DestinationStream {
   };
 
   constructor(private readonly target: DestinationStream & { flushSync?: () => void }) {
-    process.once('exit', () => this.flushSync());
+    // Ahead of pino's own exit handler, which flushes and ends the target.
+    process.prependOnceListener('exit', () => this.flushSync());
   }
 
   write(line: string): void {
@@ -207,7 +209,9 @@ export function redactChildBindings<L extends Logger>(logger: L): L {
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return redactChildBindings(pino(loggerOptions(level), destination ?? new TurnBufferedDestination(pino.destination({ dest: 1, sync: true }))));
+  // Asynchronous writes (libuv's thread pool), as pino's default destination: a slow disk
+  // or a full pipe never holds the event loop. Synchronous writes did, under a busy disk.
+  return redactChildBindings(pino(loggerOptions(level), destination ?? new TurnBufferedDestination(pino.destination({ dest: 1, sync: false }))));
 }
 
 /** What a service needs to log a line: the process logger, or a request's (which adds its reqId). */
