@@ -3,7 +3,7 @@
  * alphanumerics (~762 bits): a fast cryptographic hash is as strong as a slow KDF at
  * that entropy, and keeps the token endpoint cheap (see docs/decisions.md).
  */
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
@@ -44,8 +44,9 @@ export const randomDigits = (length: number): string => randomString(length, DIG
 
 const HASH_PREFIX = 'sha256$';
 
+/** One-shot (no Hash object per call): crypto.hash, Node 20.12 and later. */
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
 
 export function hashSecret(secret: string): string {

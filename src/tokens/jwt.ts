@@ -3,12 +3,13 @@
  * The algorithm is pinned to the configured one, so `none` and algorithm confusion are
  * refused before any claim is read.
  *
- * fast-jwt rather than jose: it signs and verifies HMAC through node:crypto in the calling
+ * fast-jwt (verification) and node:crypto (signing, below) rather than jose: HMAC in the calling
  * thread, where jose goes through WebCrypto; on the token route that was about 90 µs of
  * CPU per request (docs/benchmarks.md). The tests check our tokens with jose.
  */
-import { TokenError, createSigner, createVerifier } from 'fast-jwt';
-import type { Config } from '../config.js';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { TokenError, createVerifier } from 'fast-jwt';
+import type { Config, JwtAlgorithm } from '../config.js';
 
 export interface DelegationClaims {
   userId: string;
@@ -59,6 +60,22 @@ function hasCanonicalSignature(token: string): boolean {
   return Buffer.from(signature, 'base64url').toString('base64url') === signature;
 }
 
+/**
+ * An HMAC JWT signer with what never changes computed once: the key (imported once, where
+ * fast-jwt's signer hands the text key to createHmac on every call), the encoded header,
+ * the hash's name. Its tokens are byte for byte fast-jwt's (test/jwt.test.ts); what was
+ * signed through fast-jwt cost some 20 µs of CPU a token (docs/benchmarks.md, round 2).
+ */
+export function hmacSigner(secretKey: string, algorithm: JwtAlgorithm): (payload: Record<string, unknown>) => string {
+  const key: KeyObject = createSecretKey(Buffer.from(secretKey, 'utf8'));
+  const hash = `sha${algorithm.slice(2)}`;
+  const header = `${Buffer.from(JSON.stringify({ alg: algorithm, typ: 'JWT' }), 'utf8').toString('base64url')}.`;
+  return (payload) => {
+    const input = header + Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+    return `${input}.${createHmac(hash, key).update(input).digest('base64url')}`;
+  };
+}
+
 export class JwtCodec {
   private readonly signer: (payload: Record<string, unknown>) => string;
   /** The current key's verifier first, then the former keys' (APPLICATION_JWT_SECRET_KEY_FALLBACKS). */
@@ -74,7 +91,7 @@ export class JwtCodec {
     secretKey: string,
     private readonly options: Config['jwt'],
   ) {
-    this.signer = createSigner({ key: secretKey, algorithm: options.algorithm });
+    this.signer = hmacSigner(secretKey, options.algorithm);
     // Expiry, issuer and audience are checked below, in the bearer checks' order.
     this.verifiers = [secretKey, ...options.fallbackKeys].map((key) =>
       createVerifier({ key, algorithms: [options.algorithm], requiredClaims: ['exp'], ignoreExpiration: true, cache: false }),
