@@ -32,6 +32,8 @@ type RoomColumns = Pick<RoomRow, (typeof ROOM_COLUMN_NAMES)[number]>;
 
 /** The stored configuration; anything but a JSON object reads as no options. */
 function parseConfiguration(text: string): Record<string, unknown> {
+  // Most rooms have no options: no parse for those (a list reads 20 of them).
+  if (text === '{}') return {};
   const parsed: unknown = JSON.parse(text);
   return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
 }
@@ -154,6 +156,21 @@ export type RoomWithAttendees = Room & { attendees: string[] };
 
 type RoomAttendeeRow = RoomColumns & { email: string | null };
 
+/** As toRoom, with an empty attendee list, built whole (not spread: a list builds 20 of them). */
+function toRoomWithAttendees(row: RoomColumns): RoomWithAttendees {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    pinCode: row.pin_code,
+    accessLevel: row.access_level as AccessLevel,
+    configuration: parseConfiguration(row.configuration),
+    createdByClientId: row.created_by_client_id,
+    createdAt: toIsoString(row.created_at),
+    attendees: [],
+  };
+}
+
 /**
  * Rooms from rows that carry one attendee each (a null email for a room with none),
  * grouped in the rows' order: one round trip for rooms and attendees together.
@@ -163,7 +180,7 @@ function groupAttendees(rows: readonly RoomAttendeeRow[]): RoomWithAttendees[] {
   let current: RoomWithAttendees | undefined;
   for (const row of rows) {
     if (current === undefined || current.id !== row.id) {
-      current = { ...toRoom(row), attendees: [] };
+      current = toRoomWithAttendees(row);
       rooms.push(current);
     }
     if (row.email !== null) current.attendees.push(row.email);
