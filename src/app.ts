@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
   const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
   const resourceServer = config.resourceServer;
-  const auth = new BearerAuthenticator(database.db, jwt, services.users, {
+  const auth = new BearerAuthenticator(services.applications, jwt, services.users, {
     applicationTokens: config.applicationEnabled,
     ...(resourceServer === undefined
       ? {}
