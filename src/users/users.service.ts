@@ -45,6 +45,9 @@ function normalizeKey(key: UserKey): UserKey {
 }
 
 /** Meet's rule where several users share an email (the meet layout): none of them is chosen. */
+const USER_EXISTS = 'A user with this email or sub already exists.';
+const EMAIL_TAKEN = 'A user with this email already exists.';
+
 export const MULTIPLE_USERS = 'Multiple user accounts share a common email.';
 
 export class UsersService {
@@ -66,10 +69,13 @@ export class UsersService {
     if (input.email === undefined && input.sub === undefined) throw new ApiError(400, { email: ['Give an email, a sub, or both.'] });
     const email = input.email === undefined ? null : validEmail(input.email);
     const sub = input.sub === undefined ? null : validSub(input.sub);
+    // Where the store lets users share an email (Meet's), a second one would make that email
+    // name nobody (see lookUp): refused as the native store's unique index refuses it.
+    if (email !== null && (await this.repos.users.findUsersByEmail(this.db, email)).length > 0) throw new ApiError(400, { user: [USER_EXISTS] });
     try {
       return await this.repos.users.insertUser(this.db, { email, sub, isActive: input.isActive ?? true });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ApiError(400, { user: ['A user with this email or sub already exists.'] });
+      if (isUniqueViolation(error)) throw new ApiError(400, { user: [USER_EXISTS] });
       throw error;
     }
   }
@@ -93,10 +99,13 @@ export class UsersService {
   async updateUser(key: UserKey, changes: { isActive?: boolean; email?: string }): Promise<User> {
     const user = await this.getUser(key);
     const email = changes.email === undefined ? undefined : validEmail(changes.email);
+    if (email !== undefined && (await this.repos.users.findUsersByEmail(this.db, email)).some((other) => other.id !== user.id)) {
+      throw new ApiError(400, { email: [EMAIL_TAKEN] });
+    }
     try {
       await this.repos.users.updateUser(this.db, user.id, { isActive: changes.isActive, email });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ApiError(400, { email: ['A user with this email already exists.'] });
+      if (isUniqueViolation(error)) throw new ApiError(400, { email: [EMAIL_TAKEN] });
       throw error;
     }
     return { ...user, ...(email === undefined ? {} : { email }), ...(changes.isActive === undefined ? {} : { isActive: changes.isActive }) };
