@@ -256,6 +256,13 @@ describe.skipIf(!MEET)('meet layout: applications as Django stores them', () => 
     expect([algorithm, iterations]).toEqual(['pbkdf2_sha256', '1000000']);
     expect(pbkdf2Sync(secret, salt!, 1_000_000, 32, 'sha256').toString('base64')).toBe(hash);
     expect(await rows(server, 'select domain from meet_application_domain where application_id = $1', [row!.id])).toEqual([{ domain: 'example.org' }]);
+
+    // rotate-secret writes a Django hash of the new secret, at Django's count, too.
+    const rotated = await services.applications.rotateSecret(application.clientId);
+    const [after] = await rows(server, 'select client_secret from meet_application where client_id = $1', [application.clientId]);
+    const [, count, newSalt, newHash] = (after!.client_secret as string).split('$');
+    expect(count).toBe('1000000');
+    expect(pbkdf2Sync(rotated.secret, newSalt!, 1_000_000, 32, 'sha256').toString('base64')).toBe(newHash);
   });
 });
 
