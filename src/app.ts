@@ -2,8 +2,6 @@
  * buildApp(): the whole HTTP application over an open database. It never listens: the
  * server and the tests both call it, so what is tested is what runs.
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,7 +11,7 @@ import { SERVICE_UNAVAILABLE, detailError } from './errors.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, onMaxParamLength } from './http/errors.js';
 import { descriptionRoutes, registerDescription } from './http/description.js';
 import { opsRoutes } from './http/ops.routes.js';
-import { answerInJson, checkHost, requestTarget } from './http/transport.js';
+import { answerInJson, checkHost, requestIdOf, requestTarget } from './http/transport.js';
 import { MemoryCounters, RedisCounters } from './limits/counters.js';
 import { Throttles } from './limits/throttles.js';
 import { Metrics } from './metrics.js';
@@ -24,6 +22,7 @@ import { admissionRoutes } from './rooms/admission.routes.js';
 import { ADMISSION_SCHEMAS, ROOM_SCHEMAS } from './rooms/rooms.schemas.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
+import { createAddonTokens } from './tokens/addon-tokens.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
 import { TokenIntrospector } from './tokens/introspection.js';
 import { JwtCodec } from './tokens/jwt.js';
@@ -46,14 +45,6 @@ declare module 'fastify' {
   }
 }
 
-/** An X-Request-Id a client may choose; anything else gets a new UUID. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function requestId(request: IncomingMessage): string {
-  const given = request.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, database, logger } = deps;
   const app = Fastify({
@@ -61,7 +52,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // The request's own id when it is a sane one, else a UUID (unique across workers and
     // instances): in every log line of the request (reqId) and in its answer.
     requestIdHeader: false,
-    genReqId: requestId,
+    genReqId: requestIdOf,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -113,8 +104,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const jwt = new JwtCodec(deps.jwtSecret, config.jwt);
   const tokens = new TokenService(services.applications, services.users, jwt, config, logger);
   const resourceServer = config.resourceServer;
+  if (config.addons !== undefined && Buffer.byteLength(config.addons.secretKey) < 32) {
+    logger.warn('ADDONS_TOKEN_SECRET_KEY is shorter than 32 bytes; production refuses such a key');
+  }
   const auth = new BearerAuthenticator(services.applications, jwt, services.users, {
     applicationTokens: config.applicationEnabled,
+    ...(config.addons === undefined ? {} : { addonTokens: createAddonTokens(config.addons, (userId) => services.users.findUserById(userId)) }),
     ...(resourceServer === undefined
       ? {}
       : { userTokens: { introspector: new TokenIntrospector(resourceServer, logger), createUser: resourceServer.createUser } }),

@@ -4,6 +4,7 @@
  * that does not parse stops the process with a message naming the variable.
  */
 
+import net from 'node:net';
 import { ACCESS_LEVELS, type AccessLevel } from './rooms/access-levels.js';
 
 export const DATABASE_LAYOUTS = ['native', 'meet'] as const;
@@ -36,6 +37,15 @@ export interface ResourceServerConfig {
   readonly createUser: boolean;
   /** Bound on each call to the authorization server. */
   readonly timeoutMs: number;
+}
+
+/** La Suite Meet's add-on tokens (docs/api.md, "Add-on tokens"); the whole object is absent while ADDONS_ENABLED is false. */
+export interface AddonsConfig {
+  /** The HMAC key Meet signs its add-on tokens with (ADDONS_TOKEN_SECRET_KEY). */
+  readonly secretKey: string;
+  readonly algorithm: JwtAlgorithm;
+  readonly issuer: string;
+  readonly audience: string;
 }
 
 export interface Config {
@@ -73,7 +83,12 @@ export interface Config {
     readonly defaultCountry: string;
   };
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-* to believe: false (nobody), true (every hop: only behind a proxy
+   * that replaces X-Forwarded-For), or the proxies' addresses and ranges, so the client
+   * address is the last one a trusted proxy saw (what Fastify's proxy-addr computes).
+   */
+  readonly trustProxy: boolean | string[];
   readonly bodyLimitBytes: number;
   readonly workers: number;
   /** Shared secret of the internal admission API; the route is absent while unset. */
@@ -87,6 +102,8 @@ export interface Config {
   readonly applicationEnabled: boolean;
   /** The resource-server mode; undefined while off. */
   readonly resourceServer: ResourceServerConfig | undefined;
+  /** Meet's add-on tokens on /rooms; undefined while ADDONS_ENABLED is false. */
+  readonly addons: AddonsConfig | undefined;
   /** The origin clients reach this server at; when set, links are built on it, never on the request's Host. */
   readonly publicUrl: string | undefined;
   readonly rateLimits: {
@@ -176,6 +193,11 @@ export const CONFIG_VARIABLES = [
   'REDIS_URL',
   'METRICS_PORT',
   'MAX_CONNECTIONS',
+  'ADDONS_ENABLED',
+  'ADDONS_TOKEN_SECRET_KEY',
+  'ADDONS_TOKEN_ALG',
+  'ADDONS_TOKEN_ISSUER',
+  'ADDONS_TOKEN_AUDIENCE',
   'DATABASE_LAYOUT',
 ] as const;
 
@@ -208,6 +230,26 @@ function bool(env: Env, name: ConfigVariable, fallback: boolean): boolean {
   if (['true', '1', 'yes'].includes(lowered)) return true;
   if (['false', '0', 'no'].includes(lowered)) return false;
   throw new ConfigError(name, `expected true/false/1/0/yes/no, got "${value}"`);
+}
+
+/** Names proxy-addr knows for ranges (loopback, private and link-local addresses). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(env: Env): boolean | string[] {
+  const value = raw(env, 'TRUST_PROXY');
+  if (value === undefined) return false;
+  if (/^(true|false|1|0|yes|no)$/i.test(value)) return bool(env, 'TRUST_PROXY', false);
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!(PROXY_RANGE_NAMES.includes(entry) || (family !== 0 && bitsOk && extra === undefined))) {
+      throw new ConfigError('TRUST_PROXY', `expected true, false, or proxy addresses and ranges (10.0.0.1, 10.0.0.0/8, loopback, uniquelocal), got "${entry}"`);
+    }
+  }
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'expected true, false, or proxy addresses and ranges');
+  return entries;
 }
 
 function int(env: Env, name: ConfigVariable, fallback: number, min: number, max: number): number {
@@ -268,9 +310,10 @@ function redisUrl(env: Env): string | undefined {
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError('REDIS_URL', `expected redis://host:port/db, got "${value}"`);
+    // The value is not repeated: it may hold a password.
+    throw new ConfigError('REDIS_URL', 'expected redis://host:port/db');
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got "${value}"`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got the scheme "${parsed.protocol}"`);
   return value;
 }
 
@@ -320,6 +363,40 @@ function resourceServer(env: Env): ResourceServerConfig | undefined {
     throw new ConfigError('OIDC_OP_JWKS_ENDPOINT', 'required with OIDC_RS_INTROSPECTION_FORMAT=jwt (it holds the keys that sign the answers)');
   }
   return { issuer, introspectionEndpoint, clientSecret, ...settings };
+}
+
+function jwtAlgorithm(env: Env, name: ConfigVariable): JwtAlgorithm {
+  const algorithm = text(env, name, 'HS256').toUpperCase();
+  if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
+    throw new ConfigError(name, `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
+  }
+  return algorithm as JwtAlgorithm;
+}
+
+/**
+ * Meet's add-on tokens. Every variable is read (and checked) whether or not they are on;
+ * issuer and audience default to Meet's own defaults, so an operator can carry Meet's
+ * environment over. The key follows APPLICATION_JWT_SECRET_KEY's rule (at least 32 bytes
+ * in production), and must not be one of the application keys: an add-on token would then
+ * read as an application token without a client_id.
+ */
+function addons(env: Env, production: boolean, applicationKeys: readonly (string | undefined)[]): AddonsConfig | undefined {
+  const enabled = bool(env, 'ADDONS_ENABLED', false);
+  const secretKey = raw(env, 'ADDONS_TOKEN_SECRET_KEY');
+  const settings = {
+    algorithm: jwtAlgorithm(env, 'ADDONS_TOKEN_ALG'),
+    issuer: text(env, 'ADDONS_TOKEN_ISSUER', 'lasuite-meet'),
+    audience: text(env, 'ADDONS_TOKEN_AUDIENCE', 'addons'),
+  };
+  if (!enabled) return undefined;
+  if (secretKey === undefined) throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', 'required when ADDONS_ENABLED is true');
+  if (production && Buffer.byteLength(secretKey) < MIN_PRODUCTION_KEY_BYTES) {
+    throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', `must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`);
+  }
+  if (applicationKeys.includes(secretKey)) {
+    throw new ConfigError('ADDONS_TOKEN_SECRET_KEY', 'must differ from APPLICATION_JWT_SECRET_KEY and its fallbacks');
+  }
+  return { secretKey, ...settings };
 }
 
 function databaseUrl(env: Env): string {
@@ -381,10 +458,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('APPLICATION_JWT_SECRET_KEY_FALLBACKS', `each key must be at least ${MIN_PRODUCTION_KEY_BYTES} bytes when NODE_ENV=production`);
   }
 
-  const algorithm = text(env, 'APPLICATION_JWT_ALG', 'HS256').toUpperCase();
-  if (!JWT_ALGORITHMS.includes(algorithm as JwtAlgorithm)) {
-    throw new ConfigError('APPLICATION_JWT_ALG', `expected one of ${JWT_ALGORITHMS.join(', ')}, got "${algorithm}"`);
-  }
+  const algorithm = jwtAlgorithm(env, 'APPLICATION_JWT_ALG');
 
   const logLevel = text(env, 'LOG_LEVEL', 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -402,7 +476,7 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     jwt: {
       secretKey,
-      algorithm: algorithm as JwtAlgorithm,
+      algorithm,
       fallbackKeys,
       issuer: text(env, 'APPLICATION_JWT_ISSUER', 'lasuite-meet'),
       audience: raw(env, 'APPLICATION_JWT_AUDIENCE'),
@@ -421,7 +495,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultCountry: text(env, 'ROOM_TELEPHONY_DEFAULT_COUNTRY', 'US'),
     },
     logLevel,
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1024, 10_485_760),
     workers: int(env, 'WORKERS', 1, 1, 256),
     internalApiToken: internalApiToken(env),
@@ -431,6 +505,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     applicationEnabled: bool(env, 'APPLICATION_ENABLED', true),
     resourceServer: resourceServer(env),
+    addons: addons(env, production, [secretKey, ...fallbackKeys]),
     publicUrl: publicUrl(env),
     rateLimits: {
       tokenFailures: int(env, 'RATE_LIMIT_TOKEN_FAILURES', 10, 1, 1_000_000),

@@ -278,3 +278,24 @@ describe('CONFIG_VARIABLES', () => {
     expect(variablesRead({ NODE_ENV: 'production', APPLICATION_JWT_SECRET_KEY: STRONG_KEY, ROOM_TELEPHONY_ENABLED: 'true' })).toEqual(listed);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it('is a boolean, or the proxies whose X-Forwarded-For is believed (addresses, ranges, proxy-addr names)', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'yes' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,loopback, fd00::/8' }).trustProxy).toEqual(['10.0.0.1', '10.1.0.0/16', 'loopback', 'fd00::/8']);
+    for (const value of ['proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', 'fd00::/129', ',', 'maybe']) expectRefused({ TRUST_PROXY: value }, 'TRUST_PROXY');
+  });
+});
+
+describe('REDIS_URL', () => {
+  it('a refused value is not repeated in the message (it may hold a password)', () => {
+    for (const value of ['http://:hunter2-secret@redis.internal:6379', 'redis//:hunter2-secret@x']) {
+      const error = refusal({ REDIS_URL: value });
+      expect(error.message).toContain('REDIS_URL');
+      expect(error.message).not.toContain('hunter2-secret');
+    }
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/0' }).redisUrl).toBe('redis://:pw@127.0.0.1:6379/0');
+  });
+});

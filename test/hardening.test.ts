@@ -59,6 +59,43 @@ describe('pages past any plausible end, and requests Node would answer without J
     expect(JSON.parse(answer.body)).toEqual({ detail: 'Method "CONNECT" not allowed.' });
     expect(answer.headers.allow).toBeDefined();
   });
+
+  it('answers given before the API sees the request carry X-Request-Id too (the request\'s own when it sent one)', async () => {
+    // Found by review: these five answers had none.
+    const id = 'probe-42';
+    const cases = [
+      { name: 'CONNECT', bytes: `CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nX-Request-Id: ${id}\r\n\r\n`, status: 405, own: true },
+      { name: 'Expect', bytes: rawHttp(server, 'GET /healthz HTTP/1.1', ['Expect: 200-ok', `X-Request-Id: ${id}`, 'Connection: close']), status: 417, own: true },
+      { name: 'broken percent-encoding', bytes: rawHttp(server, `GET ${API}/rooms/%zz HTTP/1.1`, [`X-Request-Id: ${id}`, 'Connection: close']), status: 400, own: true },
+      { name: 'overlong path parameter', bytes: rawHttp(server, `GET ${API}/rooms/${'a'.repeat(300)}/ HTTP/1.1`, [`X-Request-Id: ${id}`, 'Connection: close']), status: 404, own: true },
+      { name: 'malformed header line', bytes: rawHttp(server, 'GET /healthz HTTP/1.1', ['Bad Header', 'Connection: close']), status: 400, own: false },
+    ];
+    for (const { name, bytes, status, own } of cases) {
+      const answer = await rawRequest(server, bytes);
+      expect({ name, status: answer.status }).toEqual({ name, status });
+      expect({ name, id: answer.headers['x-request-id'] }).toEqual({ name, id: own ? id : expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    }
+  });
+
+  it('CONNECT with a body, from a client that never closes: the server closes the socket soon after its answer', async () => {
+    // Found by the fuzz suite: such a socket stayed open for good and held the server's shutdown.
+    const connections = () => new Promise<number>((resolve, reject) => server.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const before = await connections();
+    const { port } = new URL(server.origin);
+    // allowHalfOpen: the client keeps its side open after the server's end, as a hostile one would.
+    const socket = net.connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    const answer = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString('latin1'))));
+    socket.write(`CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(5000)}`);
+    try {
+      expect(await answer).toMatch(/^HTTP\/1\.1 405 /);
+      const until = Date.now() + 4000;
+      while ((await connections()) > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await connections()).toBe(before);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
 
 describe('links are built on the Host checked, never on an absolute request target', () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { windowState } from '../src/limits/counters.js';
-import { API, TEST_LAYOUT, call, createClient, createTestServices, freePort, getToken, layoutEnv, useServer, userWithToken, type CallResult } from './helpers.js';
+import { API, TEST_LAYOUT, call, createClient, createTestServices, freePort, getToken, layoutEnv, useServer, userWithToken, type CallResult, type TestServer } from './helpers.js';
 import { useRedis } from './support/redis.js';
 import { startServer, type ServerChild } from './support/server-process.js';
 
@@ -59,6 +59,74 @@ describe('failed client authentication (in this process)', () => {
     for (let i = 0; i < 5; i++) expect((await call(server, 'POST', TOKEN, tokenRequest(client.clientId, client.secret, email, '10.0.1.1'))).status).toBe(200);
     for (let i = 0; i < 5; i++) expect((await call(server, 'POST', TOKEN, tokenRequest(`unknown-${i}`, 'wrong', email, '10.0.1.1'))).status).toBe(401);
     expectThrottled(await call(server, 'POST', TOKEN, tokenRequest(client.clientId, client.secret, email, '10.0.1.1')), TOO_MANY);
+  });
+});
+
+/** 200 wrong guesses for one client id sent at once: no more may be checked than the limit allows. */
+async function guessAllAtOnce(server: TestServer, address: string) {
+  const { client, email } = await userWithToken(server);
+  const answers = await Promise.all(Array.from({ length: 200 }, () => call(server, "POST", TOKEN, tokenRequest(client.clientId, "wrong", email, address))));
+  const statuses = answers.map((answer) => answer.status);
+  // And the right secret right after: still refused from that address, the limit is spent.
+  const right = await call(server, 'POST', TOKEN, tokenRequest(client.clientId, client.secret, email, address));
+  return { checked: statuses.filter((status) => status === 401).length, throttled: statuses.filter((status) => status === 429).length, right: right.status };
+}
+
+describe('guesses sent all at once (in this process)', () => {
+  const server = useServer({ RATE_LIMIT_TOKEN_FAILURES: '5', RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS: '20', TRUST_PROXY: 'true' });
+
+  it('at most the limit is checked; the rest are 429 (each attempt is reserved before the secret is checked)', async () => {
+    expect(await guessAllAtOnce(server, '10.0.2.1')).toEqual({ checked: 5, throttled: 195, right: 429 });
+  });
+
+  it('a client that has authenticated from an address is not slowed by its own concurrent requests', async () => {
+    const { client, email } = await userWithToken(server);
+    expect((await call(server, 'POST', TOKEN, tokenRequest(client.clientId, client.secret, email, '10.0.2.2'))).status).toBe(200);
+    const answers = await Promise.all(Array.from({ length: 15 }, () => call(server, 'POST', TOKEN, tokenRequest(client.clientId, client.secret, email, '10.0.2.2'))));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(15).fill(200));
+  });
+});
+
+describe('behind a proxy named in TRUST_PROXY', () => {
+  const server = useServer({ RATE_LIMIT_TOKEN_FAILURES: '3', RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS: '5', TRUST_PROXY: '127.0.0.1' });
+
+  it('the address counted is the one the proxy saw, not one the client wrote into X-Forwarded-For', async () => {
+    // Found by review: with TRUST_PROXY=true the leftmost entry, which the client writes, was the address.
+    const { client, email } = await userWithToken(server);
+    const statuses = [];
+    for (let i = 0; i < 8; i++) statuses.push((await call(server, 'POST', TOKEN, { ...tokenRequest(`unknown-${i}`, 'wrong', email), headers: { 'x-forwarded-for': `10.7.0.${i}, 10.9.9.9` } })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    // Another address the proxy saw is not affected.
+    expect((await call(server, 'POST', TOKEN, { ...tokenRequest(client.clientId, client.secret, email), headers: { 'x-forwarded-for': '10.9.9.8' } })).status).toBe(200);
+  });
+});
+
+// A server process on an SQLite file: native layout only (the meet layout refuses SQLite).
+describe.runIf(TEST_LAYOUT === 'native')('guesses sent all at once (counters in Redis, a server process of its own)', () => {
+  const redis = useRedis();
+
+  it('at most the limit is checked, though every count is a round trip to Redis', async () => {
+    // Found by review: with check-then-count, all 200 were checked (each read the count before any failure was added).
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-limits-'));
+    const env = {
+      DATABASE_URL: `sqlite:${path.join(work, 'meet.db')}`,
+      REDIS_URL: redis.url,
+      RATE_LIMIT_TOKEN_FAILURES: '5',
+      RATE_LIMIT_TOKEN_FAILURES_PER_ADDRESS: '20',
+      APPLICATION_JWT_SECRET_KEY: 'key-of-the-guessing-test-0123456789abcdef',
+      TRUST_PROXY: 'true',
+    };
+    const server = await startServer(env, work);
+    try {
+      const { clientId, secret, email } = await userWithTokenOn(server, env);
+      const answers = await Promise.all(Array.from({ length: 200 }, () => call(server, 'POST', TOKEN, tokenRequest(clientId, 'wrong', email, '10.0.4.1'))));
+      const statuses = answers.map((answer) => answer.status);
+      expect({ checked: statuses.filter((status) => status === 401).length, throttled: statuses.filter((status) => status === 429).length }).toEqual({ checked: 5, throttled: 195 });
+      expect((await call(server, 'POST', TOKEN, tokenRequest(clientId, secret, email, '10.0.4.1'))).status).toBe(429);
+    } finally {
+      await server.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 
@@ -148,7 +216,7 @@ async function userWithTokenOn(server: ServerChild, env: Record<string, string>)
     const email = `limits-${randomUUID().slice(0, 8)}@example.com`;
     await services.users.createUser({ email });
     const { application, secret } = await services.applications.createApplication({ name: 'limits', scopes: ['rooms:list', 'rooms:retrieve'] });
-    return { token: await getToken(server, { clientId: application.clientId, secret }, email) };
+    return { token: await getToken(server, { clientId: application.clientId, secret }, email), clientId: application.clientId, secret, email };
   } finally {
     await database.close();
   }

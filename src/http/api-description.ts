@@ -13,7 +13,7 @@ export const API_VERSION = '1.1.0';
 export const API_DESCRIPTION = [
   'External API for room management with application-delegated authentication.',
   '',
-  '#### Two ways in',
+  '#### Ways in',
   '',
   '**Client credentials** (an application registered with this server):',
   '',
@@ -28,6 +28,11 @@ export const API_DESCRIPTION = [
     'user\'s own access token sends it as the bearer token. The server introspects it at the identity provider (RFC 7662, or ' +
     'RFC 9701 signed and encrypted answers); the token\'s `sub` is the user and its scopes, read without the deployment\'s ' +
     'prefix (`lasuite_meet:rooms:list` is `rooms:list`), are checked as below.',
+  '',
+  '**Add-on tokens** (when the deployment turns them on): La Suite Meet\'s own calendar and mail add-ons send a JWT that ' +
+    'Meet issued for the user, signed with the add-ons\' key and carrying `iss`, `aud`, `iat`, `exp`, `user_id` and `scope` ' +
+    '(no `client_id`). It is checked like an application token (signature, expiry, issuer, audience, then the user); its ' +
+    '`scope` claim lists its scopes. Rooms it creates are recorded as created by the add-ons (`meet:addons`).',
   '',
   '#### Scopes',
   '',
@@ -73,7 +78,8 @@ export const SECURITY_SCHEMES = {
     description:
       `A JWT from \`${TOKEN_PATH}\`. It carries \`iss\`, \`aud\` (when configured), \`iat\`, \`exp\`, \`user_id\`, \`client_id\`, ` +
       '`delegated: true` and `scope`. The application and the user are looked up on every request: deactivating either cuts its tokens off at once. ' +
-      'In the resource-server mode, a user\'s access token from the identity provider is accepted too (introspected; its scopes without the prefix).',
+      'In the resource-server mode, a user\'s access token from the identity provider is accepted too (introspected; its scopes without the prefix). ' +
+      'When the deployment turns add-on tokens on, La Suite Meet\'s add-on JWTs (`iss`, `aud`, `iat`, `exp`, `user_id`, `scope`; no `client_id`) are accepted too.',
   },
   ClientBasic: {
     type: 'http',

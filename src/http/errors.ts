@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/database.js';
 import { ApiError, NOT_FOUND, SERVICE_UNAVAILABLE } from '../errors.js';
 import { ErrorSchema, RETRY_AFTER, answer, detailExample, ref } from './schemas.js';
-import { rawJsonAnswer } from './transport.js';
+import { rawJsonAnswer, requestIdOf } from './transport.js';
 
 export const BODY_TOO_LARGE = 'Request body is too large.';
 export const INVALID_JSON = 'JSON parse error.';
@@ -120,8 +120,10 @@ export function clientErrorHandler(error: NodeJS.ErrnoException & { code?: strin
 }
 
 /** Fastify's own early errors (a path with broken percent-encoding) answered like any other 400. */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.code === 'FST_ERR_BAD_URL' ? 400 : (error.statusCode ?? 400);
+  // Answered before the onRequest hook that sets it on every other answer.
+  reply.header('x-request-id', request.id);
   reply.code(status).send({ detail: GENERIC_4XX[status] ?? 'Bad request.' });
 }
 
@@ -129,8 +131,8 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
  * A path parameter longer than any room id or slug names nothing: 404, as for any other
  * id that is not a room's. (The router answers this before Fastify, on the raw response.)
  */
-export function onMaxParamLength(_path: string, _request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse): void {
+export function onMaxParamLength(_path: string, request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse): void {
   const body = JSON.stringify({ detail: NOT_FOUND });
-  response.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  response.writeHead(404, { 'x-request-id': requestIdOf(request), 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }

@@ -3,6 +3,7 @@
  * what it accepts before the API sees a request: a bounded number of connections, a Host
  * that names a host. Also the origin links are built on.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
@@ -10,12 +11,25 @@ import type { FastifyRequest } from 'fastify';
 import { detailError } from '../errors.js';
 import { methodNotAllowed } from './routing.js';
 
-/** A whole HTTP/1.1 answer with a JSON body, written straight to a socket (before or outside Fastify). */
-export function rawJsonAnswer(status: number, detail: string, headers: Record<string, string> = {}): string {
+/** An X-Request-Id a client may choose; anything else gets a new UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request's id (docs/api.md, "Limits and request ids"): its own X-Request-Id when sane, else a new UUID. */
+export function requestIdOf(request: IncomingMessage | undefined): string {
+  const given = request?.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * A whole HTTP/1.1 answer with a JSON body, written straight to a socket (before or
+ * outside Fastify). `requestId`: the request's, when there is one to read it from.
+ */
+export function rawJsonAnswer(status: number, detail: string, headers: Record<string, string> = {}, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ detail });
   const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `X-Request-Id: ${requestId}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     extra +
@@ -24,9 +38,16 @@ export function rawJsonAnswer(status: number, detail: string, headers: Record<st
   );
 }
 
-function writeJson(response: ServerResponse, status: number, detail: string): void {
+/** A JSON answer on Node's own response object, for the answers Node asks us for before Fastify sees the request. */
+export function writeJson(response: ServerResponse, status: number, detail: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ detail });
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.writeHead(status, {
+    ...headers,
+    'x-request-id': requestIdOf(response.req),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
   response.end(body);
 }
 
@@ -37,12 +58,21 @@ export const EXPECTATION_FAILED = 'Expectation failed: only "Expect: 100-continu
  * word; here both get the API's JSON. At most `maxConnections` sockets are open at once:
  * past that, new ones are closed at once instead of starving the process of descriptors.
  */
+/** How long a CONNECT's socket stays after its answer, so the client can read it before the close. */
+const CONNECT_LINGER_MS = 1000;
+
 export function answerInJson(server: Server, options: { maxConnections: number }): void {
   server.maxConnections = options.maxConnections;
   server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => writeJson(response, 417, EXPECTATION_FAILED));
-  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+  server.on('connect', (request: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    socket.end(rawJsonAnswer(405, methodNotAllowed('CONNECT'), { Allow: 'GET, HEAD, POST, PATCH, DELETE' }));
+    // Node hands the socket over and stops reading it: whatever the client sends after the
+    // head is drained, and the socket is destroyed shortly after the answer, so a client
+    // that never closes cannot hold it (and the server's shutdown) open.
+    socket.resume();
+    socket.end(rawJsonAnswer(405, methodNotAllowed('CONNECT'), { Allow: 'GET, HEAD, POST, PATCH, DELETE' }, requestIdOf(request)), () => {
+      setTimeout(() => socket.destroy(), CONNECT_LINGER_MS).unref();
+    });
   });
 }
 

@@ -33,6 +33,8 @@ export interface Counters {
   add(key: string, windowMs: number): Promise<void>;
   /** The state of `key` without counting. */
   peek(key: string, limit: number, windowMs: number): Promise<WindowState | undefined>;
+  /** Takes back one event counted under `key` by take() or add() (a reservation that was not spent). */
+  release(key: string, windowMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,7 +96,16 @@ export class MemoryCounters implements Counters {
     this.entry(key, windowMs).entry.current++;
   }
 
+  async release(key: string, windowMs: number): Promise<void> {
+    const { entry } = this.entry(key, windowMs);
+    // Counted in the window that just ended, if the minute turned in between.
+    if (entry.current > 0) entry.current--;
+    else if (entry.previous > 0) entry.previous--;
+  }
+
   async peek(key: string, limit: number, windowMs: number): Promise<WindowState> {
+    // A key never counted is not stored by looking at it (made-up keys must not push real ones out).
+    if (!this.entries.has(key)) return windowState(0, 0, 0, windowMs, limit, limit > 0);
     const { entry, elapsedMs } = this.entry(key, windowMs);
     const state = windowState(entry.previous, entry.current, elapsedMs, windowMs, limit, true);
     return { ...state, allowed: state.count < limit };
@@ -104,7 +115,7 @@ export class MemoryCounters implements Counters {
 }
 
 /**
- * KEYS[1] the key's prefix; ARGV: window ms, limit, mode (take | add | peek). Returns the
+ * KEYS[1] the key's prefix; ARGV: window ms, limit, mode (take | add | peek | release). Returns the
  * previous and current counts (after counting), the elapsed ms (on Redis' clock) and 1
  * when the count was below the limit before this call.
  */
@@ -122,11 +133,14 @@ local below = (previous * (1 - elapsed / window_ms) + current) < limit
 if ARGV[3] == 'add' or (ARGV[3] == 'take' and below) then
   current = redis.call('INCR', current_key)
   if current == 1 then redis.call('PEXPIRE', current_key, window_ms * 2) end
+elseif ARGV[3] == 'release' then
+  if current > 0 then current = redis.call('DECR', current_key)
+  elseif previous > 0 then previous = redis.call('DECR', KEYS[1] .. ':' .. (window - 1)) end
 end
 return { previous, current, elapsed, below and 1 or 0 }
 `;
 
-type Mode = 'take' | 'add' | 'peek';
+type Mode = 'take' | 'add' | 'peek' | 'release';
 
 interface SlidingWindowCommand {
   slidingWindow(key: string, windowMs: number, limit: number, mode: Mode): Promise<[number, number, number, number]>;
@@ -183,6 +197,10 @@ export class RedisCounters implements Counters {
 
   peek(key: string, limit: number, windowMs: number): Promise<WindowState | undefined> {
     return this.run(key, windowMs, limit, 'peek');
+  }
+
+  async release(key: string, windowMs: number): Promise<void> {
+    await this.run(key, windowMs, Number.MAX_SAFE_INTEGER, 'release');
   }
 
   async close(): Promise<void> {

@@ -21,34 +21,67 @@ const KEY_PART_MAX = 255;
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/** An admitted client authentication: say how it ended. */
+export interface TokenAttempt {
+  /** A 401: the attempt counts as a failure. */
+  failed(): Promise<void>;
+  /** Any other end: not a failure; `authenticated` when the credentials were right. */
+  settled(authenticated: boolean): Promise<void>;
+}
+
 export class Throttles {
   constructor(
     private readonly counters: Counters,
     private readonly limits: Config['rateLimits'],
   ) {}
 
-  private failureKeys(clientId: string, address: string): { pair: string; address: string } {
-    return { pair: `token-failures:${address}:${clientId.slice(0, KEY_PART_MAX)}`, address: `token-failures:${address}` };
+  private failureKeys(clientId: string, address: string): { pair: string; address: string; vouched: string } {
+    const pair = `${address}:${clientId.slice(0, KEY_PART_MAX)}`;
+    return { pair: `token-failures:${pair}`, address: `token-failures:${address}`, vouched: `token-successes:${pair}` };
   }
 
-  /** A 429 while this client id from this address, or this address, has failed too often in the last minute. */
-  async checkTokenFailures(clientId: string, address: string): Promise<void> {
+  /**
+   * Admits one client authentication, or answers 429 while this client id from this
+   * address, or this address, has failed too often in the last minute.
+   *
+   * An admitted attempt counts as a failure from the start (a reservation), and is taken
+   * back unless it ends in a 401: so guesses sent all at once cannot all be checked before
+   * the first failure is counted, whatever the counters' latency. The one exception keeps
+   * a working client fast: once this client id has authenticated from this address in
+   * the last minute, its own attempts there are not reserved (an attacker who does not
+   * know the secret never earns that), only counted when they fail.
+   */
+  async admitTokenAttempt(clientId: string, address: string): Promise<TokenAttempt> {
     const keys = this.failureKeys(clientId, address);
-    const [pair, all] = await Promise.all([
-      this.counters.peek(keys.pair, this.limits.tokenFailures, MINUTE_MS),
-      this.counters.peek(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS),
-    ]);
+    const vouched = ((await this.counters.peek(keys.vouched, 1, MINUTE_MS))?.count ?? 0) > 0;
+    // The address first: refused there, the pair's key is not even stored, so one address
+    // cannot fill the counters with made-up client ids and push real ones out.
+    const all = await this.counters.take(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS);
+    const pair =
+      all !== undefined && !all.allowed
+        ? undefined
+        : vouched
+          ? await this.counters.peek(keys.pair, this.limits.tokenFailures, MINUTE_MS)
+          : await this.counters.take(keys.pair, this.limits.tokenFailures, MINUTE_MS);
+    const reserved: string[] = [];
+    if (!vouched && pair?.allowed) reserved.push(keys.pair);
+    if (all?.allowed) reserved.push(keys.address);
     const refused = [pair, all].filter((state): state is WindowState => state !== undefined && !state.allowed);
+    const release = () => Promise.all(reserved.map((key) => this.counters.release(key, MINUTE_MS)));
     if (refused.length > 0) {
+      await release();
       const wait = Math.max(...refused.map((state) => state.retryAfterMs));
       throw oauthError(429, TOO_MANY_FAILURES, { 'retry-after': String(seconds(wait)) });
     }
-  }
-
-  /** Counts a failed client authentication (a 401 of the token endpoint). */
-  async recordTokenFailure(clientId: string, address: string): Promise<void> {
-    const keys = this.failureKeys(clientId, address);
-    await Promise.all([this.counters.add(keys.pair, MINUTE_MS), this.counters.add(keys.address, MINUTE_MS)]);
+    return {
+      failed: async () => {
+        // The reservations stand as the failure; a vouched pair was not reserved.
+        if (vouched) await this.counters.add(keys.pair, MINUTE_MS);
+      },
+      settled: async (authenticated) => {
+        await Promise.all([release(), authenticated ? this.counters.add(keys.vouched, MINUTE_MS) : undefined]);
+      },
+    };
   }
 
   /**

@@ -70,7 +70,15 @@ async function findUserBySub(db: Db, sub: string): Promise<User | undefined> {
   return row && toUser(row);
 }
 
+const userById = new PreparedQuery<{ id: string }, { id: string; is_active: boolean }>((db, param) =>
+  db.selectFrom('meet_user').select(['id', 'is_active']).where('id', '=', param('id')),
+);
+
 export const meetUsersRepository: UsersRepository = {
+  async findUserById(db, id) {
+    const row = await userById.executeTakeFirst(db, { id });
+    return row && { id: row.id, isActive: row.is_active };
+  },
   findUsersByEmail,
   findUserBySub,
 

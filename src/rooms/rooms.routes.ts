@@ -148,7 +148,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
     async (request, reply) => {
       const principal = await auth.authenticate(request.headers.authorization, request.log);
       requireScope(principal, scope);
-      const budget = await throttles.spendApplicationBudget(principal.clientId);
+      const budget = await throttles.spendApplicationBudget(principal.budgetKey ?? principal.clientId);
       if (budget !== undefined) reply.headers(budget);
       request.principal = principal;
     };

@@ -6,15 +6,18 @@
  *   either cuts its tokens off at once;
  * - a user's own token of the identity provider (the resource-server mode,
  *   docs/resource-server.md): any bearer value that is not one of our tokens is introspected
- *   at the authorization server; ours never leave this server.
+ *   at the authorization server; ours never leave this server;
+ * - an add-on token of La Suite Meet (ADDONS_ENABLED, addon-tokens.ts): tried only when the
+ *   application key did not sign the token; one it signed is never introspected either.
  */
 import type { Logger } from 'pino';
 import type { LogSink } from '../logger.js';
 import type { ApplicationsService } from '../applications/applications.service.js';
 import { detailError, type ApiError } from '../errors.js';
-import type { Scope } from '../scopes.js';
+import { KNOWN_SCOPES, type Scope } from '../scopes.js';
 import { isUuid } from '../validation.js';
 import type { UsersService } from '../users/users.service.js';
+import { ADDONS_CLIENT_ID, type AddonTokens } from './addon-tokens.js';
 import { INVALID_TOKEN, TOKEN_EXPIRED, TokenRefusal, type JwtCodec, type VerifiedPayload } from './jwt.js';
 
 /** What the resource-server mode needs of the authorization server (tokens/introspection.ts). */
@@ -27,6 +30,8 @@ export interface BearerOptions {
   applicationTokens: boolean;
   /** Present in the resource-server mode; also what creates users on first sight there. */
   userTokens?: { introspector: UserTokenIntrospector; createUser: boolean };
+  /** Present while ADDONS_ENABLED: Meet's add-on tokens. */
+  addonTokens?: AddonTokens;
 }
 
 export const NO_USER_FOR_TOKEN = 'Login failed: No user found for the given access token.';
@@ -38,6 +43,8 @@ export interface Principal {
   scopes: readonly string[];
   /** True when the token carried no scope at all. */
   tokenHasNoScope: boolean;
+  /** The key of the request budget when it is not the client id (add-on tokens: one budget per user). */
+  budgetKey?: string;
 }
 
 const REALM = 'Bearer realm="api"';
@@ -91,6 +98,7 @@ export class BearerAuthenticator {
       payload = this.jwt.verify(token);
     } catch (error) {
       if (!(error instanceof TokenRefusal)) throw error;
+      if (!error.ours && this.options.addonTokens) return this.authenticateAddonToken(token, this.options.addonTokens, log);
       if (!error.ours && this.options.userTokens) return this.authenticateUserToken(token, this.options.userTokens, log);
       throw unauthorized(error.detail, true);
     }
@@ -119,6 +127,36 @@ export class BearerAuthenticator {
       clientId,
       scopes: tokenScopes.filter((s) => granted.includes(s)),
       tokenHasNoScope: tokenScopes.length === 0,
+    };
+  }
+
+  /**
+   * A token the application key did not sign, tried under the add-on key: refused as an
+   * application token would be (signature, expiry, issuer, audience, then the user), with
+   * the scopes of its `scope` claim. One the add-on key did not sign either goes on to the
+   * resource-server mode when it is on, else is an invalid token.
+   */
+  private async authenticateAddonToken(token: string, addons: AddonTokens, log?: LogSink): Promise<Principal> {
+    let payload: VerifiedPayload;
+    try {
+      payload = addons.codec.verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenRefusal)) throw error;
+      if (!error.ours && this.options.userTokens) return this.authenticateUserToken(token, this.options.userTokens, log);
+      throw unauthorized(error.detail, true);
+    }
+    const userId = typeof payload.user_id === 'string' && isUuid(payload.user_id) ? payload.user_id.toLowerCase() : undefined;
+    if (userId === undefined) throw unauthorized(BEARER_FAILURES.badClaims, true);
+    const user = await addons.findUser(userId);
+    if (!user) throw unauthorized(BEARER_FAILURES.unknownUser, true);
+    if (!user.isActive) throw unauthorized(BEARER_FAILURES.disabledUser, true);
+    const tokenScopes = typeof payload.scope === 'string' ? payload.scope.toLowerCase().split(/\s+/).filter(Boolean) : [];
+    return {
+      userId: user.id,
+      clientId: ADDONS_CLIENT_ID,
+      scopes: tokenScopes.filter((s) => (KNOWN_SCOPES as readonly string[]).includes(s)),
+      tokenHasNoScope: tokenScopes.length === 0,
+      budgetKey: `${ADDONS_CLIENT_ID}:${user.id}`,
     };
   }
 

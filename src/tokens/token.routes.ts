@@ -116,12 +116,18 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async 
     },
     async (request) => {
       const clientId = request.body.client_id;
-      await throttles.checkTokenFailures(clientId, request.ip);
+      const attempt = await throttles.admitTokenAttempt(clientId, request.ip);
       try {
-        return await tokens.issueToken(request.body, request.log);
+        const answer = await tokens.issueToken(request.body, request.log);
+        await attempt.settled(true);
+        return answer;
       } catch (error) {
-        if (!(error instanceof ApiError) || error.statusCode !== 401) throw error;
-        await throttles.recordTokenFailure(clientId, request.ip);
+        if (!(error instanceof ApiError) || error.statusCode !== 401) {
+          // A 403 (inactive application, user out of its domains) means the secret was right.
+          await attempt.settled(error instanceof ApiError && error.statusCode === 403);
+          throw error;
+        }
+        await attempt.failed();
         // RFC 6749 §5.2: a client that authenticated with a header gets a challenge back.
         if (usesBasic(request.headers.authorization)) throw new ApiError(401, error.body, { ...error.headers, 'www-authenticate': BASIC_CHALLENGE });
         throw error;

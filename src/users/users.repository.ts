@@ -123,6 +123,8 @@ export async function deleteUser(db: Db, id: string): Promise<void> {
  * this file's functions for the native table, meet/ for Meet's meet_user.
  */
 export interface UsersRepository {
+  /** The user with this id (add-on tokens name users by id). */
+  findUserById(db: Db, id: string): Promise<Pick<User, 'id' | 'isActive'> | undefined>;
   /**
    * The users with this email (case-insensitive): none, one, or (only where the store lets
    * several users share an email, as Meet's does) more; at most two are read.
@@ -140,7 +142,15 @@ export interface UsersRepository {
 }
 
 /** The native layout: this server's own table, where an email names one user at most. */
+const userById = new PreparedQuery<{ id: string }, { id: string; is_active: number | boolean }>((db, param) =>
+  db.selectFrom('users').select(['id', 'is_active']).where('id', '=', param('id')),
+);
+
 export const nativeUsersRepository: UsersRepository = {
+  async findUserById(db, id) {
+    const row = await userById.executeTakeFirst(db, { id });
+    return row && { id: row.id, isActive: toBoolean(row.is_active) };
+  },
   async findUsersByEmail(db, email) {
     const user = await findUserByEmail(db, email);
     return user === undefined ? [] : [user];

@@ -134,6 +134,11 @@ export class UsersService {
     return user;
   }
 
+  /** The user with this id, if any (add-on tokens name their user by id; the caller has checked it is a UUID). */
+  findUserById(id: string): Promise<Pick<User, 'id' | 'isActive'> | undefined> {
+    return this.repos.users.findUserById(this.db, id);
+  }
+
   /** The user with this email; created (email only) when `allowCreation` and unknown. */
   async findOrProvisionUser(email: string, allowCreation: boolean): Promise<User | undefined> {
     return this.findOrCreate({ email }, allowCreation);
