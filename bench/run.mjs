@@ -343,7 +343,9 @@ async function main() {
   // Seed: one application, one user (a fresh email, so a shared PostgreSQL database works).
   // In resource-server mode the user also has a sub, the one the user token names: both
   // kinds of token then list the very same 100 rooms.
-  const cli = (...cliArgs) => JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin/meet-api.js'), ...cliArgs, '--json'], { env, encoding: 'utf8' }));
+  // The seeding commands work on the tables the server will read (--server-env DATABASE_LAYOUT=meet: Meet's).
+  const cliEnv = extraEnv.DATABASE_LAYOUT === undefined ? env : { ...env, DATABASE_LAYOUT: extraEnv.DATABASE_LAYOUT };
+  const cli = (...cliArgs) => JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin/meet-api.js'), ...cliArgs, '--json'], { env: cliEnv, encoding: 'utf8' }));
   const application = cli('apps', 'create', '--name', 'bench', '--scopes', 'rooms:list,rooms:retrieve,rooms:create');
   const fresh = `${Date.now()}-${process.pid}`;
   const email = `bench-${fresh}@bench.example`;

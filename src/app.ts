@@ -22,7 +22,7 @@ import { admissionRoutes } from './rooms/admission.routes.js';
 import { ADMISSION_SCHEMAS, ROOM_SCHEMAS } from './rooms/rooms.schemas.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { createServices } from './services.js';
-import { createAddonTokens, nativeAddonUserLookup } from './tokens/addon-tokens.js';
+import { createAddonTokens } from './tokens/addon-tokens.js';
 import { BearerAuthenticator } from './tokens/bearer-auth.js';
 import { TokenIntrospector } from './tokens/introspection.js';
 import { JwtCodec } from './tokens/jwt.js';
@@ -117,9 +117,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   if (config.addons !== undefined && Buffer.byteLength(config.addons.secretKey) < 32) {
     logger.warn('ADDONS_TOKEN_SECRET_KEY is shorter than 32 bytes; production refuses such a key');
   }
-  const auth = new BearerAuthenticator(database.db, jwt, services.users, {
+  const auth = new BearerAuthenticator(services.applications, jwt, services.users, {
     applicationTokens: config.applicationEnabled,
-    ...(config.addons === undefined ? {} : { addonTokens: createAddonTokens(config.addons, nativeAddonUserLookup(database.db)) }),
+    ...(config.addons === undefined ? {} : { addonTokens: createAddonTokens(config.addons, (userId) => services.users.findUserById(userId)) }),
     ...(resourceServer === undefined
       ? {}
       : { userTokens: { introspector: new TokenIntrospector(resourceServer, logger), createUser: resourceServer.createUser } }),

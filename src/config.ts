@@ -7,6 +7,9 @@
 import net from 'node:net';
 import { ACCESS_LEVELS, type AccessLevel } from './rooms/access-levels.js';
 
+export const DATABASE_LAYOUTS = ['native', 'meet'] as const;
+export type DatabaseLayout = (typeof DATABASE_LAYOUTS)[number];
+
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
 
 /** The resource-server mode (docs/resource-server.md): user tokens of the identity provider, introspected. */
@@ -51,6 +54,11 @@ export interface Config {
   readonly databaseUrl: string;
   readonly databasePoolMax: number;
   readonly databaseStatementTimeoutMs: number;
+  /**
+   * Whose tables hold users, applications and rooms: `native` (this server's own) or
+   * `meet` (a La Suite Meet deployment's, on its PostgreSQL database; see src/db/layout.ts).
+   */
+  readonly databaseLayout: DatabaseLayout;
   readonly production: boolean;
   readonly jwt: {
     /** Raw key from APPLICATION_JWT_SECRET_KEY; undefined means "generate or load one" (outside production only). */
@@ -190,6 +198,7 @@ export const CONFIG_VARIABLES = [
   'ADDONS_TOKEN_ALG',
   'ADDONS_TOKEN_ISSUER',
   'ADDONS_TOKEN_AUDIENCE',
+  'DATABASE_LAYOUT',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -409,6 +418,18 @@ function databaseUrl(env: Env): string {
   throw new ConfigError('DATABASE_URL', 'expected sqlite:<path> or postgres://user:pass@host:port/db');
 }
 
+/** Meet's tables live in PostgreSQL only: with SQLite the meet layout has nothing to work on. */
+function databaseLayout(env: Env, url: string): DatabaseLayout {
+  const layout = choice(env, 'DATABASE_LAYOUT', DATABASE_LAYOUTS, 'native');
+  if (layout === 'meet' && url.startsWith('sqlite:')) {
+    throw new ConfigError(
+      'DATABASE_LAYOUT',
+      "meet works on a La Suite Meet deployment's PostgreSQL tables, but DATABASE_URL names SQLite; point DATABASE_URL at Meet's PostgreSQL database, or use DATABASE_LAYOUT=native",
+    );
+  }
+  return layout;
+}
+
 function internalApiToken(env: Env): string | undefined {
   const value = raw(env, 'INTERNAL_API_TOKEN');
   if (value !== undefined && value.length < 32) {
@@ -444,10 +465,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
+  const url = databaseUrl(env);
   const config: Config = {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: text(env, 'HOST', '127.0.0.1'),
-    databaseUrl: databaseUrl(env),
+    databaseUrl: url,
+    databaseLayout: databaseLayout(env, url),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     databaseStatementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     production,

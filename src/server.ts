@@ -11,28 +11,29 @@ import { AggregatorRegistry } from 'prom-client';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+import { prepareDatabase } from './db/layout.js';
 import { createLogger } from './logger.js';
 import { serveMetrics } from './metrics.js';
 import { resolveJwtSecret } from './tokens/jwt-key.js';
 
-async function migrate(database: DatabaseHandle, logger: Logger): Promise<void> {
-  const applied = await migrateToLatest(database.db);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
+/** The schema this layout needs (db/layout.ts): migrated, and beside Meet, Meet's checked first. */
+async function migrate(database: DatabaseHandle, config: Config, logger: Logger): Promise<void> {
+  const applied = await prepareDatabase(database, config);
+  if (applied.length > 0) logger.info({ migrations: applied, layout: config.databaseLayout }, 'database schema migrated');
 }
 
 export async function startServer(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel);
   const database = openDatabase(config);
   try {
-    await migrate(database, logger);
+    await migrate(database, config, logger);
     const jwtSecret = resolveJwtSecret(config, database.dataDir, logger, { quiet: cluster.isWorker });
     const app = await buildApp({ config, database, logger, jwtSecret });
     app.addHook('onClose', async () => {
       await database.close();
     });
     const url = await app.listen({ port: config.port, host: config.host });
-    logger.info({ url, store: database.dialect }, 'meet-api listening');
+    logger.info({ url, store: database.dialect, layout: config.databaseLayout }, 'meet-api listening');
     if (cluster.isWorker) {
       // The primary serves every worker's metrics, summed (see main()).
       if (config.metricsPort !== undefined) AggregatorRegistry.setRegistries([app.metrics.registry]);
@@ -70,7 +71,7 @@ async function runPrimary(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = openDatabase(config);
   try {
-    await migrate(database, logger);
+    await migrate(database, config, logger);
     resolveJwtSecret(config, database.dataDir, logger);
   } finally {
     await database.close();
@@ -156,6 +157,11 @@ export async function main(): Promise<void> {
 // Run when executed directly (npm start), not when imported by the CLI's `serve`.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
   main().catch((error: unknown) => {
+    // A database that is not what the configuration says (Meet's schema, checked at start): the reason, not a stack.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`meet-api: configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
     process.stderr.write(`meet-api: failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   });

@@ -8,6 +8,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { ApplicationsService } from './applications/applications.service.js';
 import { RoomsService } from './rooms/rooms.service.js';
 import { UsersService } from './users/users.service.js';
+import { createRepositories, type RepositoryOptions } from './db/layout.js';
 
 export interface Services {
   users: UsersService;
@@ -15,10 +16,12 @@ export interface Services {
   rooms: RoomsService;
 }
 
-export function createServices(database: DatabaseHandle, config: Config, logger: Logger): Services {
+/** The repositories come from the layout (db/layout.ts); everything above them is the same in both. */
+export function createServices(database: DatabaseHandle, config: Config, logger: Logger, options: RepositoryOptions = {}): Services {
+  const repos = createRepositories(config, logger, options);
   return {
-    users: new UsersService(database.db),
-    applications: new ApplicationsService(database.db, config),
-    rooms: new RoomsService(database.db, config, logger),
+    users: new UsersService(database.db, repos),
+    applications: new ApplicationsService(database.db, repos, config),
+    rooms: new RoomsService(database.db, repos.rooms, config, logger),
   };
 }

@@ -20,7 +20,8 @@ import { openDatabase } from '../src/db/database.js';
 import SQLite from 'better-sqlite3';
 import { viewRoom } from '../src/rooms/room-view.js';
 import { viewUser } from '../src/users/users.service.js';
-import { API, TEST_STORE, call, childEnv, createClient, freePort, getToken, useFreshDatabase, useServer, type CallResult, type Client } from './helpers.js';
+import { API, TEST_STORE, call, childEnv, layoutEnv, createClient, freePort, getToken, useFreshDatabase, useServer, type CallResult, type Client } from './helpers.js';
+import { renameStoredApplication, storedAccesses } from './support/stored.js';
 import { startServer, type ServerChild } from './support/server-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -428,14 +429,14 @@ describe('meet-api and the server on one database', () => {
 
   it('a write held by another process: apps update waits for it, then succeeds (no "database is locked")', async () => {
     const app = await newApp();
-    const handle = openDatabase(loadConfig({ DATABASE_URL: db.url }));
+    const handle = openDatabase(loadConfig({ DATABASE_URL: db.url, ...layoutEnv() }));
     let release: (() => void) | undefined;
     try {
       let taken!: () => void;
       const lockTaken = new Promise<void>((resolve) => (taken = resolve));
       // What the server (or another operator) does at any moment: a short write transaction.
       const holder = handle.db.transaction().execute(async (trx) => {
-        await trx.updateTable('applications').set({ name: 'Held' }).where('client_id', '=', app.client_id).execute();
+        await renameStoredApplication(trx, app.client_id, 'Held');
         taken();
         await new Promise<void>((resolve) => (release = resolve));
       });
@@ -550,13 +551,7 @@ describe('meet-api: room options, users named by sub, and the last owner of a ro
 
   /** The user's role on the room, read from the store. */
   async function roleOf(roomId: string, userId: string): Promise<string | undefined> {
-    const row = await server.database.db
-      .selectFrom('room_accesses')
-      .select('role')
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return row?.role;
+    return (await storedAccesses(server, roomId)).find((a) => a.user_id === userId)?.role;
   }
 
   async function userIds(): Promise<string[]> {

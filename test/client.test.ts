@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeetApiError, MeetClient, type MeetClientOptions, type RetryEvent, type Room } from '../packages/client/src/index.js';
-import { API, TEST_STORE, createClient, startTestServer, type TestServer } from './helpers.js';
+import { API, TEST_LAYOUT, TEST_STORE, createClient, startTestServer, type TestServer } from './helpers.js';
 
 const TOKEN_PATH = `${API}/application/token/`;
 const ROOMS_PATH = `${API}/rooms/`;
@@ -199,7 +199,8 @@ async function holdRoomsWriteLock(server: TestServer): Promise<() => Promise<voi
   const db = new pg.Client({ connectionString: server.databaseUrl });
   await db.connect();
   await db.query('BEGIN');
-  await db.query('LOCK TABLE rooms IN EXCLUSIVE MODE');
+  // The table a room creation writes first, in either layout.
+  await db.query(`LOCK TABLE ${TEST_LAYOUT === 'meet' ? 'meet_room' : 'rooms'} IN EXCLUSIVE MODE`);
   return async () => {
     await db.query('ROLLBACK');
     await db.end();

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { API, call, createClient, getToken, useServer, userWithToken, type TestServer } from './helpers.js';
+import { API, TEST_LAYOUT, call, createClient, getToken, useServer, userWithToken, type TestServer } from './helpers.js';
+import { storedAccesses, storedRooms, storedUsers } from './support/stored.js';
 
 const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 const TOKEN = `${API}/application/token/`;
@@ -16,8 +17,7 @@ function claimsOf(token: string): Record<string, unknown> {
 }
 
 async function usersWithEmail(server: TestServer, email: string) {
-  const rows = await server.database.db.selectFrom('users').select(['id', 'email']).execute();
-  return rows.filter((row) => row.email?.toLowerCase() === email.toLowerCase());
+  return storedUsers(server, [email]);
 }
 
 describe('100 parallel room creations for one user', () => {
@@ -35,17 +35,19 @@ describe('100 parallel room creations for one user', () => {
       expect(result.headers.get('location')).toBe(`${server.origin}${API}/rooms/${result.json.id}/`);
     }
 
-    const rooms = await server.database.db.selectFrom('rooms').select(['id', 'slug', 'pin_code', 'created_by_client_id']).execute();
+    const rooms = await storedRooms(server);
     expect(rooms).toHaveLength(100);
     expect(new Set(rooms.map((r) => r.id))).toEqual(new Set(ids));
     expect(new Set(rooms.map((r) => r.slug)).size).toBe(100);
-    expect(new Set(rooms.map((r) => r.pin_code)).size).toBe(100);
+    // Beside Meet a PIN is written only while telephony is on (it is off here).
+    if (TEST_LAYOUT === 'native') expect(new Set(rooms.map((r) => r.pin_code)).size).toBe(100);
     for (const room of rooms) {
-      expect(room.pin_code).toMatch(/^\d{10}$/);
+      if (TEST_LAYOUT === 'native') expect(room.pin_code).toMatch(/^\d{10}$/);
+      else expect(room.pin_code).toBeNull();
       expect(room.created_by_client_id).toBe(client.clientId);
     }
 
-    const accesses = await server.database.db.selectFrom('room_accesses').select(['room_id', 'user_id', 'role']).execute();
+    const accesses = await storedAccesses(server);
     expect(accesses).toHaveLength(100);
     expect(new Set(accesses.map((a) => a.room_id))).toEqual(new Set(ids));
     for (const access of accesses) expect(access).toMatchObject({ user_id: user.id, role: 'owner' });
@@ -111,8 +113,8 @@ describe('parallel first token requests for an unknown email (APPLICATION_ALLOW_
     const results = await parallelTokens(emails.flatMap((email) => [email, email.toUpperCase(), email, email.toUpperCase()]));
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
     for (const email of emails) expect(await usersWithEmail(server, email)).toHaveLength(1);
-    const all = await server.database.db.selectFrom('users').select('email_lookup').execute();
-    expect(new Set(all.map((u) => u.email_lookup)).size).toBe(all.length);
+    const all = await storedUsers(server);
+    expect(new Set(all.map((u) => u.email?.toLowerCase())).size).toBe(all.length);
   });
 
   it('a user made by the token endpoint can create rooms at once, in parallel', async () => {
@@ -134,7 +136,7 @@ describe('PIN collisions with ROOM_TELEPHONY_PIN_LENGTH=4 are retried invisibly'
     const shown = results.map((r) => r.json.telephony.pin_code as string);
     for (const pin of shown) expect(pin).toMatch(/^\d{4}$/);
     expect(new Set(shown).size).toBe(200);
-    const stored = await server.database.db.selectFrom('rooms').select(['id', 'pin_code']).execute();
+    const stored = await storedRooms(server);
     expect(stored).toHaveLength(200);
     expect(new Set(stored.map((r) => r.pin_code)).size).toBe(200);
     const byId = new Map(stored.map((r) => [r.id, r.pin_code]));
@@ -142,7 +144,8 @@ describe('PIN collisions with ROOM_TELEPHONY_PIN_LENGTH=4 are retried invisibly'
   });
 });
 
-describe('PIN collisions when half the PIN space is taken (PIN length 4, 50 retries)', () => {
+// Fills this server's own rooms table directly; beside Meet the 4-digit test above covers the retries.
+describe.skipIf(TEST_LAYOUT !== 'native')('PIN collisions when half the PIN space is taken (PIN length 4, 50 retries)', () => {
   const server = useServer({ ROOM_TELEPHONY_PIN_LENGTH: '4', ROOM_TELEPHONY_PIN_MAX_RETRIES: '50' });
   const taken = new Set<string>();
   beforeAll(async () => {
@@ -194,8 +197,7 @@ describe('a room keeps an owner whatever operators do at once', () => {
   }
 
   async function owners(roomId: string): Promise<number> {
-    const rows = await server.database.db.selectFrom('room_accesses').select('user_id').where('room_id', '=', roomId).where('role', '=', 'owner').execute();
-    return rows.length;
+    return (await storedAccesses(server, roomId)).filter((a) => a.role === 'owner').length;
   }
 
   it('revoking both owners at once, or deleting one while demoting the other: one of the two is refused', async () => {

@@ -18,7 +18,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { CONFIG_VARIABLES, loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
+import { prepareDatabase } from '../src/db/layout.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services.js';
 
@@ -34,6 +34,28 @@ export const ALL_SCOPES = ['rooms:list', 'rooms:retrieve', 'rooms:create'];
 
 /** Which store the suite runs on: PostgreSQL when TEST_DATABASE_URL is set, else SQLite. */
 export const TEST_STORE: 'postgres' | 'sqlite' = process.env.TEST_DATABASE_URL ? 'postgres' : 'sqlite';
+
+/**
+ * Which database layout the suite runs in: `meet` when TEST_DATABASE_LAYOUT=meet (with
+ * TEST_DATABASE_URL, PostgreSQL only), where every fresh database is a stand-in for a Meet
+ * deployment (test/fixtures/meet-schema.sql loaded into it); else `native`.
+ */
+export const TEST_LAYOUT: 'native' | 'meet' = process.env.TEST_DATABASE_LAYOUT === 'meet' ? 'meet' : 'native';
+if (TEST_LAYOUT === 'meet' && TEST_STORE !== 'postgres') throw new Error('TEST_DATABASE_LAYOUT=meet needs TEST_DATABASE_URL (a PostgreSQL server)');
+
+/** Meet's schema at its core migration 0022, as Django creates it: the stand-in for a Meet deployment. */
+export const MEET_SCHEMA_FILE = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'meet-schema.sql');
+
+/** Why a test of this server's own tables does not run beside Meet. */
+export const NATIVE_TABLES_ONLY = 'about the native layout\'s own tables (DATABASE_LAYOUT=native)';
+
+/**
+ * PBKDF2 iterations of the Django hashes the tests' applications get in the meet layout:
+ * Django's 1,000,000 would cost a third of a second of CPU per application registered and
+ * per first token. The server verifies whatever count a hash names, so this changes cost,
+ * not behaviour; the meet layout's own tests use Django's count where it matters.
+ */
+export const TEST_DJANGO_ITERATIONS = 1000;
 
 export interface FreshDatabase {
   url: string;
@@ -54,6 +76,7 @@ export async function freshDatabaseUrl(): Promise<FreshDatabase> {
   await client.end();
   const url = new URL(admin);
   url.pathname = `/${name}`;
+  if (TEST_LAYOUT === 'meet') await loadMeetSchema(url.toString());
   return {
     url: url.toString(),
     drop: async () => {
@@ -63,6 +86,17 @@ export async function freshDatabaseUrl(): Promise<FreshDatabase> {
       await dropper.end();
     },
   };
+}
+
+/** Loads Meet's schema into an empty database, as a Meet deployment would have it. */
+export async function loadMeetSchema(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(fs.readFileSync(MEET_SCHEMA_FILE, 'utf8'));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Collects every log line the server writes, parsed, for assertions on audit and redaction. */
@@ -77,6 +111,16 @@ export class LogCapture extends Writable {
     }
     done();
   }
+}
+
+/** DATABASE_LAYOUT for servers and commands under test: only set in the meet layout, so native runs see what they always saw. */
+export function layoutEnv(): Record<string, string> {
+  return TEST_LAYOUT === 'meet' ? { DATABASE_LAYOUT: 'meet' } : {};
+}
+
+/** The services a test uses to set things up: the production ones (cheaper Django hashes in the meet layout, see TEST_DJANGO_ITERATIONS). */
+export function createTestServices(database: DatabaseHandle, config: Config, logger: Parameters<typeof createServices>[2]): Services {
+  return createServices(database, config, logger, { djangoHashIterations: TEST_DJANGO_ITERATIONS });
 }
 
 export interface TestServer {
@@ -101,11 +145,11 @@ export async function startTestServer(
 ): Promise<TestServer> {
   // With a given databaseUrl the server joins an existing database and leaves it in place.
   const fresh: FreshDatabase = options.databaseUrl ? { url: options.databaseUrl, drop: async () => {} } : await freshDatabaseUrl();
-  const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...UNTHROTTLED, ...env });
+  const config = loadConfig({ APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, LOG_LEVEL: 'info', DATABASE_URL: fresh.url, ...layoutEnv(), ...UNTHROTTLED, ...env });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const database = openDatabase(config);
-  await migrateToLatest(database.db);
+  await prepareDatabase(database, config);
   const app = await buildApp({ config, database, logger, jwtSecret: config.jwt.secretKey ?? TEST_JWT_KEY });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -114,7 +158,7 @@ export async function startTestServer(
     origin: `http://127.0.0.1:${port}`,
     config,
     database,
-    services: createServices(database, config, logger),
+    services: createTestServices(database, config, logger),
     app,
     logs,
     databaseUrl: fresh.url,
@@ -184,7 +228,7 @@ const configVariables = new Set<string>(CONFIG_VARIABLES);
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!configVariables.has(name)) env[name] = value;
-  return { ...env, NODE_ENV: 'test', ...extra };
+  return { ...env, NODE_ENV: 'test', ...layoutEnv(), ...extra };
 }
 
 /** A port nobody listens on right now, for a child process to listen on. */

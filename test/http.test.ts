@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API, call, useServer, userWithToken, type Client, type TestServer } from './helpers.js';
+import { storedRooms } from './support/stored.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -185,7 +186,7 @@ describe('unknown routes and methods', () => {
   });
 
   it('the 405 changes nothing', async () => {
-    const before = await server.database.db.selectFrom('rooms').select(['id', 'slug', 'access_level']).execute();
+    const before = await storedRooms(server);
     for (const method of ['PUT', 'POST']) {
       const answer = await direct(server, method, `${API}/rooms/${roomId}/`, {
         token,
@@ -194,7 +195,7 @@ describe('unknown routes and methods', () => {
       });
       expect(answer.status).toBe(405);
     }
-    const after = await server.database.db.selectFrom('rooms').select(['id', 'slug', 'access_level']).execute();
+    const after = await storedRooms(server);
     expect(after).toEqual(before);
   });
 });

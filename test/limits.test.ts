@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { windowState } from '../src/limits/counters.js';
-import { API, call, createClient, freePort, getToken, useServer, userWithToken, type CallResult, type TestServer } from './helpers.js';
+import { API, TEST_LAYOUT, call, createClient, createTestServices, freePort, getToken, layoutEnv, useServer, userWithToken, type CallResult, type TestServer } from './helpers.js';
 import { useRedis } from './support/redis.js';
 import { startServer, type ServerChild } from './support/server-process.js';
 
@@ -101,7 +101,8 @@ describe('behind a proxy named in TRUST_PROXY', () => {
   });
 });
 
-describe('guesses sent all at once (counters in Redis, a server process of its own)', () => {
+// A server process on an SQLite file: native layout only (the meet layout refuses SQLite).
+describe.runIf(TEST_LAYOUT === 'native')('guesses sent all at once (counters in Redis, a server process of its own)', () => {
   const redis = useRedis();
 
   it('at most the limit is checked, though every count is a round trip to Redis', async () => {
@@ -163,7 +164,8 @@ describe('no budget with RATE_LIMIT_APPLICATION_PER_MINUTE=0', () => {
   });
 });
 
-describe('counters in Redis, shared by two server processes', () => {
+// Server processes on SQLite files: native layout only (the meet layout refuses SQLite).
+describe.runIf(TEST_LAYOUT === 'native')('counters in Redis, shared by two server processes', () => {
   const redis = useRedis();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-limits-'));
   const database = `sqlite:${path.join(work, 'meet.db')}`;
@@ -206,12 +208,11 @@ describe('counters in Redis, shared by two server processes', () => {
 async function userWithTokenOn(server: ServerChild, env: Record<string, string>) {
   const { loadConfig } = await import('../src/config.js');
   const { openDatabase } = await import('../src/db/database.js');
-  const { createServices } = await import('../src/services.js');
   const { createLogger } = await import('../src/logger.js');
-  const config = loadConfig(env);
+  const config = loadConfig({ ...layoutEnv(), ...env });
   const database = openDatabase(config);
   try {
-    const services = createServices(database, config, createLogger('silent'));
+    const services = createTestServices(database, config, createLogger('silent'));
     const email = `limits-${randomUUID().slice(0, 8)}@example.com`;
     await services.users.createUser({ email });
     const { application, secret } = await services.applications.createApplication({ name: 'limits', scopes: ['rooms:list', 'rooms:retrieve'] });
@@ -242,7 +243,8 @@ describe('request ids', () => {
   });
 });
 
-describe('metrics on METRICS_PORT', () => {
+// Server processes on SQLite files: native layout only (the meet layout refuses SQLite).
+describe.runIf(TEST_LAYOUT === 'native')('metrics on METRICS_PORT', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'meet-api-metrics-'));
 
   for (const workers of ['1', '2']) {

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { API, call, useServer, userWithToken, type Client, type TestServer } from './helpers.js';
+import { storedCounts } from './support/stored.js';
 import { hostOf, rawHttp, rawRequest, type RawAnswer } from './support/raw-http.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -28,20 +29,7 @@ function expect4xxJson(result: Awaited<ReturnType<typeof call>>, status?: number
 }
 
 async function rowCounts(server: TestServer) {
-  const count = async (table: 'rooms' | 'users' | 'applications' | 'room_accesses' | 'application_domains') => {
-    const row = await server.database.db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  };
-  return {
-    rooms: await count('rooms'),
-    users: await count('users'),
-    applications: await count('applications'),
-    room_accesses: await count('room_accesses'),
-    application_domains: await count('application_domains'),
-  };
+  return storedCounts(server);
 }
 
 describe('malformed input: always a 4xx JSON answer, never a 5xx, never a write', () => {

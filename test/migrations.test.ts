@@ -16,7 +16,7 @@ import { isUniqueViolation, openDatabase, type DatabaseHandle } from '../src/db/
 import { MIGRATION_NAMES, migrateToLatest, migrations } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
-import { TEST_STORE, useFreshDatabase } from './helpers.js';
+import { NATIVE_TABLES_ONLY, TEST_LAYOUT, TEST_STORE, useFreshDatabase } from './helpers.js';
 
 const BEFORE = '2026-11-28-003-access-sort-key';
 const UNDER_TEST = '2026-12-02-004-room-options-and-user-sub';
@@ -111,7 +111,7 @@ function newUser(fields: { email?: string | null; sub?: string | null }) {
   return { id: randomUUID(), email, email_lookup: email?.toLowerCase() ?? null, sub: fields.sub ?? null, is_active: 1, created_at: at(50), updated_at: at(50) };
 }
 
-describe(`migration ${UNDER_TEST} on a database in use (${TEST_STORE})`, () => {
+describe.skipIf(TEST_LAYOUT !== 'native')(`migration ${UNDER_TEST} on a database in use (${TEST_STORE}), ${NATIVE_TABLES_ONLY}`, () => {
   const fresh = useFreshDatabase();
   let handle: DatabaseHandle;
   let db: Kysely<any>;

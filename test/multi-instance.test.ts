@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/database.js';
 import { MIGRATION_NAMES, migrateToLatest } from '../src/db/migrate.js';
-import { API, call, createClient, freshDatabaseUrl, getToken, useFreshDatabase, useServer } from './helpers.js';
+import { API, TEST_LAYOUT, call, createClient, freshDatabaseUrl, getToken, useFreshDatabase, useServer } from './helpers.js';
 
 describe('several instances on one database behave as one service', () => {
   const shared = useFreshDatabase();
@@ -43,7 +43,8 @@ describe('several instances on one database behave as one service', () => {
   });
 });
 
-describe('migrations', () => {
+// The native schema's migrations (db/migrate.ts); beside Meet, test/meet-layout.test.ts migrates meet_api_*.
+describe.runIf(TEST_LAYOUT === 'native')('migrations', () => {
   it('several instances migrating one fresh database at once apply each migration once', async () => {
     const fresh = await freshDatabaseUrl();
     const handles = Array.from({ length: 4 }, () =>

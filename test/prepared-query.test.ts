@@ -5,9 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PreparedQuery } from '../src/db/prepared-query.js';
-import { TEST_STORE, useServer } from './helpers.js';
+import { TEST_LAYOUT, TEST_STORE, useServer } from './helpers.js';
 
-describe('PreparedQuery', () => {
+// Queries the native users table; the mechanism is the same in either layout.
+describe.runIf(TEST_LAYOUT === 'native')('PreparedQuery', () => {
   const server = useServer();
   const emails = ['ada@example.com', 'bob@example.com', 'cy@example.com', 'dee@example.com'];
 

@@ -1,6 +1,7 @@
 /** Bugs found in review, each with the test that would have caught it. */
 import { describe, expect, it } from 'vitest';
-import { API, call, createClient, useServer, userWithToken } from './helpers.js';
+import { API, TEST_LAYOUT, call, createClient, useServer, userWithToken } from './helpers.js';
+import { setStoredSecretHash } from './support/stored.js';
 
 describe('review regressions', () => {
   const server = useServer();
@@ -29,11 +30,8 @@ describe('review regressions', () => {
 
   it('a stored secret hash of another shape never matches and never throws', async () => {
     const client = await createClient(server);
-    await server.database.db
-      .updateTable('applications')
-      .set({ client_secret_hash: 'pbkdf2_sha256$1000000$salt$hash=' })
-      .where('client_id', '=', client.clientId)
-      .execute();
+    // Beside Meet a PBKDF2 hash is the expected shape: another Django hasher's stands in there.
+    await setStoredSecretHash(server, client.clientId, TEST_LAYOUT === 'meet' ? 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA' : 'pbkdf2_sha256$1000000$salt$hash=');
     const answer = await call(server, 'POST', `${API}/application/token/`, {
       json: { client_id: client.clientId, client_secret: client.secret, grant_type: 'client_credentials', scope: 'nul@example.com' },
     });

@@ -12,6 +12,7 @@ import {
   ALL_SCOPES,
   API,
   TEST_JWT_KEY,
+  TEST_LAYOUT,
   call,
   createClient,
   useServer,
@@ -19,6 +20,14 @@ import {
   type Client,
   type TestServer,
 } from './helpers.js';
+import { storedApplication, storedUsers } from './support/stored.js';
+
+/**
+ * Beside Meet, the tests' applications carry Django hashes of few iterations (helpers.ts,
+ * TEST_DJANGO_ITERATIONS) while an unknown client id costs a derivation at Django's full
+ * count: timing comparisons there belong to the verifier's own tests, at equal counts.
+ */
+const SHA256_SECRETS = TEST_LAYOUT === 'native';
 
 const TOKEN = `${API}/application/token/`;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -287,7 +296,7 @@ describe('token endpoint: client credentials and application state (checks 3 and
     expect(wrong.headers.get('www-authenticate')).toBe(unknown.headers.get('www-authenticate'));
   });
 
-  it('an unknown client id and a wrong secret take about the same time', async () => {
+  it.skipIf(!SHA256_SECRETS)('an unknown client id and a wrong secret take about the same time', async () => {
     const rounds = 200;
     const unknownTimes: number[] = [];
     const wrongTimes: number[] = [];
@@ -362,7 +371,7 @@ describe('token endpoint: an unknown client id still pays for hashing the presen
     client = await createClient(server);
   });
 
-  it('unknown client id and wrong secret: the paired difference stays well under the cost of one hash', async () => {
+  it.skipIf(!SHA256_SECRETS)('unknown client id and wrong secret: the paired difference stays well under the cost of one hash', async () => {
     const hugeSecret = 'x'.repeat(2_000_000);
     const unknownBody = credentials({ clientId: 'no-such-client-id-of-forty-characters-xx', secret: hugeSecret }, email);
     const wrongBody = credentials({ ...client, secret: hugeSecret }, email);
@@ -443,7 +452,7 @@ describe('token endpoint: the scope email, its domain and its user (checks 5 to 
   it('an unknown user answers 400 "User not found." and creates nobody', async () => {
     expectAnswer(await postJson(server, credentials(open, 'nobody@example.com')), 400, USER_NOT_FOUND);
     expectAnswer(await postJson(server, credentials(restricted, 'nobody@allowed.org')), 400, USER_NOT_FOUND);
-    const rows = await server.database.db.selectFrom('users').select('email').where('email_lookup', 'in', ['nobody@example.com', 'nobody@allowed.org']).execute();
+    const rows = await storedUsers(server, ['nobody@example.com', 'nobody@allowed.org']);
     expect(rows).toEqual([]);
   });
 
@@ -466,7 +475,7 @@ describe('token endpoint: APPLICATION_ALLOW_USER_CREATION=true', () => {
   });
 
   async function usersWith(email: string) {
-    return server.database.db.selectFrom('users').select(['id', 'email', 'is_active']).where('email_lookup', '=', email.toLowerCase()).execute();
+    return storedUsers(server, [email]);
   }
 
   it('an unknown email gets a provisional, active user, and the token names it', async () => {
@@ -847,12 +856,14 @@ describe('token endpoint: secret hygiene (logs and storage)', () => {
       [client.clientId, client.secret],
       [special.application.clientId, special.secret],
     ] as const) {
-      const row = await server.database.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirstOrThrow();
-      expect(typeof row.client_secret_hash).toBe('string');
-      expect(row.client_secret_hash).not.toBe(secret);
-      expect(row.client_secret_hash).not.toContain(secret);
-      expect(row.client_secret_hash).not.toContain(Buffer.from(secret).toString('base64'));
-      expect(row.client_secret_hash).not.toContain(Buffer.from(secret).toString('hex'));
+      const stored = await storedApplication(server, clientId);
+      if (!stored) throw new Error(`no application ${clientId}`);
+      const { row, secretHash } = stored;
+      expect(typeof secretHash).toBe('string');
+      expect(secretHash).not.toBe(secret);
+      expect(secretHash).not.toContain(secret);
+      expect(secretHash).not.toContain(Buffer.from(secret).toString('base64'));
+      expect(secretHash).not.toContain(Buffer.from(secret).toString('hex'));
       expect(JSON.stringify(row)).not.toContain(secret);
     }
     // The application as the service hands it out carries no clear secret either.

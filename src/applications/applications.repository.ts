@@ -166,3 +166,30 @@ export async function findAuthSubjects(db: Kysely<Database>, clientId: string, u
   }
   return { application: undefined, user: undefined };
 }
+
+/**
+ * Every query on applications and their domains. One implementation per database layout
+ * (db/layout.ts picks it): this file's functions for the native tables, meet/ for Meet's.
+ */
+export interface ApplicationsRepository {
+  /** The application with its domains, in one round trip (the token endpoint's hot path). */
+  findApplicationByClientId(db: Kysely<Database>, clientId: string): Promise<Application | undefined>;
+  listApplications(db: Db): Promise<Application[]>;
+  /** Throws the database's unique violation when the client id is taken. */
+  insertApplication(trx: Transaction<Database>, app: Omit<Application, 'id'>): Promise<Application>;
+  updateApplication(trx: Transaction<Database>, id: string, changes: ApplicationChanges): Promise<void>;
+  /** Deletes the application and its domains. */
+  deleteApplication(db: Kysely<Database>, id: string): Promise<void>;
+  /** What a bearer check needs (the application, and the user when asked), in one query. */
+  findAuthSubjects(db: Kysely<Database>, clientId: string, userId: string | undefined): Promise<AuthSubjects>;
+}
+
+/** The native layout: this server's own tables. */
+export const nativeApplicationsRepository: ApplicationsRepository = {
+  findApplicationByClientId,
+  listApplications,
+  insertApplication,
+  updateApplication,
+  deleteApplication,
+  findAuthSubjects,
+};

@@ -6,7 +6,7 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { isDatabaseUnavailable, openDatabase, type DatabaseHandle } from '../db/database.js';
-import { migrateToLatest } from '../db/migrate.js';
+import { prepareDatabase } from '../db/layout.js';
 import { ApiError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { splitList } from '../scopes.js';
@@ -59,7 +59,7 @@ async function withContext(run: (context: Context) => Promise<Output>): Promise<
   const logger = createLogger(config.logLevel, process.stderr);
   const database = openDatabase(config);
   try {
-    const applied = await migrateToLatest(database.db);
+    const applied = await prepareDatabase(database, config);
     return await run({ config, database, services: createServices(database, config, logger), applied });
   } finally {
     await database.close();

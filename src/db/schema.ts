@@ -5,6 +5,7 @@
  * repositories convert at their boundary so nothing above them knows the difference.
  */
 import type { ColumnType, Selectable } from 'kysely';
+import type { MeetDatabase } from './meet-schema.js';
 
 type DbBoolean = ColumnType<number | boolean, number, number>;
 type DbTimestamp = ColumnType<string | Date, string, string>;
@@ -77,7 +78,12 @@ export interface RoomAttendeesTable {
   position: number;
 }
 
-export interface Database {
+/**
+ * Every table the code may name: this server's own (the native layout), and a La Suite
+ * Meet deployment's with this server's meet_api_* beside them (the meet layout,
+ * meet-schema.ts). Which set a process uses is decided in layout.ts.
+ */
+export interface Database extends MeetDatabase {
   users: UsersTable;
   applications: ApplicationsTable;
   application_domains: ApplicationDomainsTable;

@@ -15,7 +15,8 @@ export interface Room {
   id: string;
   name: string;
   slug: string;
-  pinCode: string;
+  /** null for a Meet room made while telephony was off (the meet layout writes one only while it is on) */
+  pinCode: string | null;
   accessLevel: AccessLevel;
   /** The room's options (RoomConfiguration), as stored. */
   configuration: Record<string, unknown>;
@@ -51,6 +52,9 @@ function toRoom(row: RoomColumns): Room {
   };
 }
 
+/** What a new room is made of; the store adds its id and creation time. */
+export type NewRoom = Pick<Room, 'accessLevel' | 'configuration' | 'createdByClientId' | 'slug'> & { pinCode: string };
+
 const insertRoomIfFree = new PreparedQuery<
   { id: string; slug: string; pinCode: string; accessLevel: AccessLevel; configuration: string; clientId: string | null; now: string },
   { id: string }
@@ -80,7 +84,7 @@ const insertRoomIfFree = new PreparedQuery<
  */
 export async function insertRoomUnlessTaken(
   trx: Transaction<Database>,
-  room: Pick<Room, 'slug' | 'pinCode' | 'accessLevel' | 'configuration' | 'createdByClientId'>,
+  room: NewRoom,
 ): Promise<Room | undefined> {
   const now = nowIso();
   const id = randomUUID();
@@ -271,8 +275,9 @@ export async function replaceAttendees(trx: Transaction<Database>, roomId: strin
 }
 
 /** Deletes the room; its accesses and attendees go with it (ON DELETE CASCADE). */
-export async function deleteRoom(db: Db, roomId: string): Promise<void> {
+export async function deleteRoom(db: Db, roomId: string): Promise<RoomDeletion> {
   await db.deleteFrom('rooms').where('id', '=', roomId).execute();
+  return 'deleted';
 }
 
 /** The user's accesses, to rooms with that slug when one is given. */
@@ -399,3 +404,57 @@ export async function lockRoomsOwnedBy(db: Db, userId: string): Promise<void> {
     .where('id', 'in', (eb) => eb.selectFrom('room_accesses').select('room_id').where('user_id', '=', userId).where('role', '=', 'owner'))
     .execute();
 }
+
+/** 'recordings': the room has recordings (Meet's), and nothing was deleted. */
+export type RoomDeletion = 'deleted' | 'recordings';
+
+/**
+ * Every query on rooms, roles and attendees. One implementation per database layout
+ * (db/layout.ts picks it): this file's functions for the native tables, meet/ for Meet's.
+ * Each method takes the database or the transaction it runs in; the services own the
+ * transactions.
+ */
+export interface RoomsRepository {
+  /** Inserts the room unless its slug or PIN is taken (then undefined: draw new values). */
+  insertRoomUnlessTaken(trx: Transaction<Database>, room: NewRoom): Promise<Room | undefined>;
+  /** Writes the options given and locks the room; false when it is gone. */
+  updateRoomOptions(trx: Transaction<Database>, roomId: string, options: { accessLevel?: AccessLevel; configuration?: Record<string, unknown> }): Promise<boolean>;
+  upsertRoomAccess(db: Db, room: Pick<Room, 'id' | 'createdAt'>, userId: string, role: Role): Promise<void>;
+  findRoom(db: Db, key: RoomKey): Promise<Room | undefined>;
+  findRoomWithRoleAndAttendees(db: Kysely<Database>, key: RoomKey, userId: string): Promise<{ room: RoomWithAttendees; role: Role | undefined } | undefined>;
+  roleOfEmail(db: Db, roomId: string, email: string): Promise<Role | undefined>;
+  attendeesOf(db: Db, roomIds: readonly string[]): Promise<Map<string, string[]>>;
+  isAttendee(db: Db, roomId: string, email: string): Promise<boolean>;
+  /** Replaces the attendee list, inside a transaction that has locked the room. */
+  replaceAttendees(trx: Transaction<Database>, roomId: string, emails: readonly string[]): Promise<void>;
+  /** Deletes the room with everything that hangs on it (its own transaction where it takes several statements). */
+  deleteRoom(db: Kysely<Database>, roomId: string): Promise<RoomDeletion>;
+  countRoomsOfUser(db: Kysely<Database>, userId: string, slug?: string): Promise<number>;
+  pageOfUserRooms(db: Kysely<Database>, userId: string, limit: number, offset: number, slug?: string): Promise<{ total: number | undefined; rooms: RoomWithAttendees[] }>;
+  listAllRooms(db: Db): Promise<Room[]>;
+  roomsSolelyOwnedBy(db: Db, userId: string): Promise<Pick<Room, 'id' | 'slug'>[]>;
+  roleOfUser(db: Db, roomId: string, userId: string): Promise<Role | undefined>;
+  deleteRoomAccess(db: Db, roomId: string, userId: string): Promise<boolean>;
+  lockRoomsOwnedBy(db: Db, userId: string): Promise<void>;
+}
+
+/** The native layout: this server's own tables. */
+export const nativeRoomsRepository: RoomsRepository = {
+  insertRoomUnlessTaken,
+  updateRoomOptions,
+  upsertRoomAccess,
+  findRoom,
+  findRoomWithRoleAndAttendees,
+  roleOfEmail,
+  attendeesOf,
+  isAttendee,
+  replaceAttendees,
+  deleteRoom,
+  countRoomsOfUser,
+  pageOfUserRooms,
+  listAllRooms,
+  roomsSolelyOwnedBy,
+  roleOfUser,
+  deleteRoomAccess,
+  lockRoomsOwnedBy,
+};

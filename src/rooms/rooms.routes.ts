@@ -33,7 +33,7 @@ import {
   RoomUpdateSchema,
 } from './rooms.schemas.js';
 import { LOGIN_FAILED } from '../tokens/introspection-answer.js';
-import { FORBIDDEN, INVALID_PAGE, NOT_CREATED_BY_APPLICATION, NOT_OWNER, PUBLIC_ROOMS_DISABLED, parseRoomKey, type RoomsService } from './rooms.service.js';
+import { FORBIDDEN, HAS_RECORDINGS, INVALID_PAGE, NOT_CREATED_BY_APPLICATION, NOT_OWNER, PUBLIC_ROOMS_DISABLED, parseRoomKey, type RoomsService } from './rooms.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -310,6 +310,9 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<RoomsRoutesOptions> = async 
         response: {
           204: { description: 'Deleted (no body)', type: 'null' },
           404: notFoundAnswer('No such room'),
+          409: answer('Beside Meet (DATABASE_LAYOUT=meet): the room has recordings, whose files only Meet deletes; nothing was deleted', ref(ErrorSchema), {
+            hasRecordings: detailExample('The room has recordings in Meet', HAS_RECORDINGS),
+          }),
           ...protectedAnswers('rooms:delete', 'The token lacks the scope, another application created the room, or the user does not own it', ROOM_METHODS, {
             notCreatedByApplication: detailExample('Another application created the room', NOT_CREATED_BY_APPLICATION),
             notOwner: detailExample('The user does not own the room', NOT_OWNER),

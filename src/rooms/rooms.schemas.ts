@@ -55,7 +55,13 @@ const ConfigurationInputSchema = nullable(
 export const TelephonySchema = Type.Object(
   {
     enabled: Type.Boolean(),
-    pin_code: Type.String({ description: 'Digits to type after dialling in.', examples: ['0123456789'] }),
+    pin_code: nullable(
+      Type.String({
+        description:
+          'Digits to type after dialling in. Always set in the native layout; null beside Meet (DATABASE_LAYOUT=meet) for a room Meet made while telephony was off.',
+        examples: ['0123456789'],
+      }),
+    ),
     phone_number: nullable(Type.String({ description: 'The number to dial; null while the server has none configured.' })),
     default_country: Type.String({ description: 'ISO 3166-1 alpha-2 country of the phone number.', examples: ['US'] }),
   },

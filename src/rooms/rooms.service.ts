@@ -8,8 +8,7 @@ import { randomDigits, randomLowercase } from '../secrets.js';
 import { emailLookupKey, isUuid } from '../validation.js';
 import { checkInput } from '../input-validation.js';
 import { RoomCreateSchema, RoomUpdateSchema, type AdmissionDecision, type AdmissionRequest, type RoomConfiguration, type RoomCreate, type RoomUpdate } from './rooms.schemas.js';
-import * as repo from './rooms.repository.js';
-import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room as RoomRecord, type RoomKey } from './rooms.repository.js';
+import { ACCESS_LEVELS, ROLES, type AccessLevel, type Role, type Room as RoomRecord, type RoomKey, type RoomsRepository } from './rooms.repository.js';
 
 export { ACCESS_LEVELS, ROLES, type AccessLevel, type Role };
 
@@ -20,11 +19,18 @@ export const FORBIDDEN = 'You do not have permission to perform this action.';
 export const INVALID_PAGE = 'Invalid page.';
 export const NOT_CREATED_BY_APPLICATION = 'This room was not created by this application.';
 export const NOT_OWNER = 'Only the owner of the room can delete it.';
+/** The meet layout: recordings are files in Meet's object storage, which only Meet deletes. */
+export const HAS_RECORDINGS = 'This room has recordings; delete them in Meet first.';
 /** The largest offset a page may start at: exact in a double, and far below both databases' 64-bit limit. */
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 export const PUBLIC_ROOMS_DISABLED = 'Public rooms are disabled for the external API.';
 
-const SLUG = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
+/**
+ * What a slug may look like: ours are `xxx-xxxx-xxx`, but beside Meet (the meet layout) a
+ * room named in Meet's web app has the slug Meet derived from its name (Django's slugify:
+ * lowercase letters, digits, `-` and `_`, at most 100 characters).
+ */
+const SLUG = /^[a-z0-9_-]{1,100}$/;
 
 /** A path segment naming a room: its UUID or its slug; anything else names nothing. */
 export function parseRoomKey(idOrSlug: string): RoomKey | undefined {
@@ -60,6 +66,7 @@ export interface RoomPage {
 export class RoomsService {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly repo: RoomsRepository,
     private readonly config: Pick<Config, 'telephony' | 'externalApi'>,
     private readonly logger: Logger,
   ) {}
@@ -114,7 +121,7 @@ export class RoomsService {
     const attempts = this.config.telephony.pinMaxRetries;
     const room = await this.db.transaction().execute(async (trx) => {
       for (let attempt = 0; attempt < attempts; attempt++) {
-        const inserted = await repo.insertRoomUnlessTaken(trx, {
+        const inserted = await this.repo.insertRoomUnlessTaken(trx, {
           slug: generateSlug(),
           pinCode: randomDigits(this.config.telephony.pinLength),
           accessLevel,
@@ -122,7 +129,7 @@ export class RoomsService {
           createdByClientId: input.clientId,
         });
         if (inserted) {
-          await repo.upsertRoomAccess(trx, inserted, input.ownerId, 'owner');
+          await this.repo.upsertRoomAccess(trx, inserted, input.ownerId, 'owner');
           return { ...inserted, attendees: [] };
         }
       }
@@ -143,14 +150,14 @@ export class RoomsService {
   }
 
   private async withAttendees(rooms: RoomRecord[]): Promise<Room[]> {
-    const attendees = await repo.attendeesOf(this.db, rooms.map((r) => r.id));
+    const attendees = await this.repo.attendeesOf(this.db, rooms.map((r) => r.id));
     return rooms.map((room) => ({ ...room, attendees: attendees.get(room.id) ?? [] }));
   }
 
   /** The room (by id or slug) with its attendees, and the user's role on it; 404 when it does not exist. */
   private async roomAndRole(idOrSlug: string, userId: string): Promise<{ room: Room; role: Role | undefined }> {
     const key = parseRoomKey(idOrSlug);
-    const found = key && (await repo.findRoomWithRoleAndAttendees(this.db, key, userId));
+    const found = key && (await this.repo.findRoomWithRoleAndAttendees(this.db, key, userId));
     if (!found) throw detailError(404, NOT_FOUND);
     return found;
   }
@@ -167,22 +174,22 @@ export class RoomsService {
     const offset = (page - 1) * pageSize;
     // No user holds that many rooms, and the databases' integers would overflow: past the last page.
     if (offset > MAX_OFFSET) throw detailError(404, INVALID_PAGE);
-    const { total, rooms } = await repo.pageOfUserRooms(this.db, userId, pageSize, offset, slug);
+    const { total, rooms } = await this.repo.pageOfUserRooms(this.db, userId, pageSize, offset, slug);
     // An empty page brings no count: the user has no rooms, or the page is past the last one.
-    const count = total ?? (await repo.countRoomsOfUser(this.db, userId, slug));
+    const count = total ?? (await this.repo.countRoomsOfUser(this.db, userId, slug));
     const lastPage = Math.max(1, Math.ceil(count / pageSize));
     if (page > lastPage) throw detailError(404, INVALID_PAGE);
     return { count, rooms };
   }
 
   async listAllRooms(): Promise<Room[]> {
-    return this.withAttendees(await repo.listAllRooms(this.db));
+    return this.withAttendees(await this.repo.listAllRooms(this.db));
   }
 
   /** Any room by id or slug, whoever holds it (operator commands). */
   async getRoom(idOrSlug: string): Promise<Room> {
     const key = parseRoomKey(idOrSlug);
-    const room = key && (await repo.findRoom(this.db, key));
+    const room = key && (await this.repo.findRoom(this.db, key));
     if (!room) throw detailError(404, `No room has the id or slug ${idOrSlug}.`);
     return (await this.withAttendees([room]))[0] as Room;
   }
@@ -224,8 +231,8 @@ export class RoomsService {
     const attendees = changes.attendees === undefined ? undefined : distinctAttendees(changes.attendees);
     if (accessLevel === undefined && configuration === undefined && attendees === undefined) return room;
     const found = await this.db.transaction().execute(async (trx) => {
-      if (!(await repo.updateRoomOptions(trx, room.id, { accessLevel, configuration }))) return false;
-      if (attendees !== undefined) await repo.replaceAttendees(trx, room.id, attendees);
+      if (!(await this.repo.updateRoomOptions(trx, room.id, { accessLevel, configuration }))) return false;
+      if (attendees !== undefined) await this.repo.replaceAttendees(trx, room.id, attendees);
       return true;
     });
     if (!found) throw detailError(404, NOT_FOUND); // deleted meanwhile
@@ -242,14 +249,14 @@ export class RoomsService {
     if (role === undefined) throw detailError(403, FORBIDDEN);
     if (room.createdByClientId !== clientId) throw detailError(403, NOT_CREATED_BY_APPLICATION);
     if (role !== 'owner') throw detailError(403, NOT_OWNER);
-    await repo.deleteRoom(this.db, room.id);
+    if ((await this.repo.deleteRoom(this.db, room.id)) === 'recordings') throw detailError(409, HAS_RECORDINGS);
     log.info({ event: 'room.deleted', room_id: room.id, user_id: userId, client_id: clientId }, 'room deleted');
   }
 
   /** Deletes any room (operator commands). */
   async deleteRoom(idOrSlug: string): Promise<Room> {
     const room = await this.getRoom(idOrSlug);
-    await repo.deleteRoom(this.db, room.id);
+    if ((await this.repo.deleteRoom(this.db, room.id)) === 'recordings') throw detailError(409, HAS_RECORDINGS);
     this.logger.info({ event: 'room.deleted', room_id: room.id, user_id: null, client_id: null }, 'room deleted');
     return room;
   }
@@ -262,15 +269,15 @@ export class RoomsService {
   async decideAdmission(idOrSlug: string, caller: AdmissionRequest): Promise<AdmissionDecision> {
     const email = caller.email ?? null;
     const key = parseRoomKey(idOrSlug);
-    const room = key && (await repo.findRoom(this.db, key));
+    const room = key && (await this.repo.findRoom(this.db, key));
     if (!room) throw detailError(404, NOT_FOUND);
     if (room.accessLevel === 'public') return { decision: 'join', reason: 'public_room' };
     if (!caller.authenticated) return { decision: 'lobby', reason: 'authentication_required' };
-    if (email !== null && (await repo.isAttendee(this.db, room.id, email))) {
+    if (email !== null && (await this.repo.isAttendee(this.db, room.id, email))) {
       return { decision: 'join', reason: 'attendee' };
     }
     if (room.accessLevel === 'trusted') return { decision: 'join', reason: 'authenticated_in_trusted_room' };
-    if (email !== null && (await repo.roleOfEmail(this.db, room.id, email)) !== undefined) {
+    if (email !== null && (await this.repo.roleOfEmail(this.db, room.id, email)) !== undefined) {
       return { decision: 'join', reason: 'member_of_restricted_room' };
     }
     return { decision: 'lobby', reason: 'not_invited' };
@@ -283,7 +290,7 @@ export class RoomsService {
     const room = await this.getRoom(roomId);
     await this.db.transaction().execute(async (trx) => {
       if (role !== 'owner') await this.keepAnOwner(trx, room, userId);
-      await repo.upsertRoomAccess(trx, room, userId, role as Role);
+      await this.repo.upsertRoomAccess(trx, room, userId, role as Role);
     });
     return { room, role: role as Role };
   }
@@ -293,7 +300,7 @@ export class RoomsService {
     const room = await this.getRoom(roomId);
     await this.db.transaction().execute(async (trx) => {
       await this.keepAnOwner(trx, room, userId);
-      if (!(await repo.deleteRoomAccess(trx, room.id, userId))) {
+      if (!(await this.repo.deleteRoomAccess(trx, room.id, userId))) {
         throw new ApiError(400, { user: ['This user holds no role on the room.'] });
       }
     });
@@ -302,9 +309,9 @@ export class RoomsService {
 
   /** Refuses to take the owner role away from the room's only owner (under a lock: see lockRoomsOwnedBy). */
   private async keepAnOwner(trx: Kysely<Database>, room: Room, userId: string): Promise<void> {
-    await repo.lockRoomsOwnedBy(trx, userId);
-    if ((await repo.roleOfUser(trx, room.id, userId)) !== 'owner') return;
-    const sole = await repo.roomsSolelyOwnedBy(trx, userId);
+    await this.repo.lockRoomsOwnedBy(trx, userId);
+    if ((await this.repo.roleOfUser(trx, room.id, userId)) !== 'owner') return;
+    const sole = await this.repo.roomsSolelyOwnedBy(trx, userId);
     if (sole.some((r) => r.id === room.id)) {
       throw new ApiError(400, { user: [`This user is the last owner of ${room.slug}: a room keeps at least one owner; make someone else owner first.`] });
     }

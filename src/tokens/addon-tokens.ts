@@ -6,11 +6,7 @@
  * application key first and come here only for a token it did not sign, so the
  * application tokens' path costs nothing more.
  */
-import type { Kysely } from 'kysely';
 import type { AddonsConfig } from '../config.js';
-import { toBoolean } from '../db/convert.js';
-import { PreparedQuery } from '../db/prepared-query.js';
-import type { Database } from '../db/schema.js';
 import { JwtCodec } from './jwt.js';
 
 /**
@@ -40,17 +36,8 @@ export interface AddonTokens {
   findUser: AddonUserLookup;
 }
 
-const userById = new PreparedQuery<{ id: string }, { id: string; is_active: number | boolean }>((db, param) =>
-  db.selectFrom('users').select(['id', 'is_active']).where('id', '=', param('id')),
-);
-
-/** The lookup on this server's own tables (DATABASE_LAYOUT=native). */
-export function nativeAddonUserLookup(db: Kysely<Database>): AddonUserLookup {
-  return async (userId) => {
-    const row = await userById.executeTakeFirst(db, { id: userId });
-    return row && { id: row.id, isActive: toBoolean(row.is_active) };
-  };
-}
+// The lookup comes from the layout's users repository (app.ts: UsersService.findUserById),
+// so add-on users are read from this server's users table or from Meet's meet_user.
 
 export function createAddonTokens(config: AddonsConfig, findUser: AddonUserLookup): AddonTokens {
   const codec = new JwtCodec(config.secretKey, {

@@ -10,11 +10,9 @@
  * - an add-on token of La Suite Meet (ADDONS_ENABLED, addon-tokens.ts): tried only when the
  *   application key did not sign the token; one it signed is never introspected either.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { LogSink } from '../logger.js';
-import type { Database } from '../db/schema.js';
-import { findAuthSubjects } from '../applications/applications.repository.js';
+import type { ApplicationsService } from '../applications/applications.service.js';
 import { detailError, type ApiError } from '../errors.js';
 import { KNOWN_SCOPES, type Scope } from '../scopes.js';
 import { isUuid } from '../validation.js';
@@ -82,7 +80,7 @@ function unauthorized(detail: string, tokenPresented: boolean): ApiError {
 
 export class BearerAuthenticator {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly applications: Pick<ApplicationsService, 'findAuthSubjects'>,
     private readonly jwt: JwtCodec,
     private readonly users: UsersService,
     private readonly options: BearerOptions,
@@ -114,7 +112,7 @@ export class BearerAuthenticator {
     if (typeof clientId !== 'string' || clientId === '') throw unauthorized(BEARER_FAILURES.badClaims, true);
     const userId = typeof payload.user_id === 'string' && isUuid(payload.user_id) ? payload.user_id.toLowerCase() : undefined;
 
-    const { application, user } = await findAuthSubjects(this.db, clientId, userId);
+    const { application, user } = await this.applications.findAuthSubjects(clientId, userId);
     if (!application) throw unauthorized(BEARER_FAILURES.unknownApplication, true);
     if (!application.isActive) throw unauthorized(BEARER_FAILURES.disabledApplication, true);
     if (payload.delegated !== true) throw unauthorized(BEARER_FAILURES.notDelegated, true);

@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     throw new Error('--users must be a positive integer and --rooms a non-negative integer');
   }
   const config = loadConfig();
+  // Bulk rows for measurements go into this server's own tables, never into a Meet deployment's.
+  if (config.databaseLayout !== 'native') throw new Error('seed fills the native layout only: unset DATABASE_LAYOUT');
   if (10 ** config.telephony.pinLength < rooms * 2) throw new Error('ROOM_TELEPHONY_PIN_LENGTH is too short for that many rooms');
   const database = openDatabase(config);
   const { db } = database;

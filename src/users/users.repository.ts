@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { fromBoolean, nowIso, toBoolean } from '../db/convert.js';
 import { PreparedQuery } from '../db/prepared-query.js';
@@ -17,7 +17,7 @@ export interface User {
 /** How an operator or a token names a user: by email (case-insensitive) or by the identity provider's sub. */
 export type UserKey = { email: string } | { sub: string };
 
-type Db = Kysely<Database>;
+type Db = Kysely<Database> | Transaction<Database>;
 
 const columns = ['id', 'email', 'sub', 'is_active'] as const;
 type UserColumns = { id: string; email: string | null; sub: string | null; is_active: number | boolean };
@@ -117,3 +117,48 @@ export async function updateUser(db: Db, id: string, changes: { isActive?: boole
 export async function deleteUser(db: Db, id: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', id).execute();
 }
+
+/**
+ * Every query on users. One implementation per database layout (db/layout.ts picks it):
+ * this file's functions for the native table, meet/ for Meet's meet_user.
+ */
+export interface UsersRepository {
+  /** The user with this id (add-on tokens name users by id). */
+  findUserById(db: Db, id: string): Promise<Pick<User, 'id' | 'isActive'> | undefined>;
+  /**
+   * The users with this email (case-insensitive): none, one, or (only where the store lets
+   * several users share an email, as Meet's does) more; at most two are read.
+   */
+  findUsersByEmail(db: Db, email: string): Promise<User[]>;
+  findUserBySub(db: Db, sub: string): Promise<User | undefined>;
+  listUsers(db: Db): Promise<User[]>;
+  /** Throws the database's unique violation when the email or the sub is taken. */
+  insertUser(db: Db, user: { email: string | null; sub: string | null; isActive: boolean }): Promise<User>;
+  /** Inserts the user unless one has that email (or sub), then reads whichever row won. */
+  insertUserIfAbsent(db: Db, key: UserKey): Promise<User>;
+  updateUser(db: Db, id: string, changes: { isActive?: boolean; email?: string }): Promise<void>;
+  /** Deletes the user and their roles. */
+  deleteUser(db: Db, id: string): Promise<void>;
+}
+
+/** The native layout: this server's own table, where an email names one user at most. */
+const userById = new PreparedQuery<{ id: string }, { id: string; is_active: number | boolean }>((db, param) =>
+  db.selectFrom('users').select(['id', 'is_active']).where('id', '=', param('id')),
+);
+
+export const nativeUsersRepository: UsersRepository = {
+  async findUserById(db, id) {
+    const row = await userById.executeTakeFirst(db, { id });
+    return row && { id: row.id, isActive: toBoolean(row.is_active) };
+  },
+  async findUsersByEmail(db, email) {
+    const user = await findUserByEmail(db, email);
+    return user === undefined ? [] : [user];
+  },
+  findUserBySub,
+  listUsers,
+  insertUser,
+  insertUserIfAbsent,
+  updateUser,
+  deleteUser,
+};

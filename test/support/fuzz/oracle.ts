@@ -2,8 +2,9 @@
  * What the fuzz suite checks about one exchange: the answers (docs/api.md, "Conventions"),
  * the links they carry, the tokens they accepted, and what changed in the store.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../../src/db/schema.js';
+import { TEST_LAYOUT } from '../../helpers.js';
 import { API, DOCS_PREFIX, type RenderedRequest } from './requests.js';
 import { header, type WireExchange, type WireResponse } from './wire.js';
 
@@ -28,6 +29,7 @@ type Table = (typeof TABLES)[number];
 export type Snapshot = Record<Table, Map<string, string>>;
 
 export async function snapshot(db: Kysely<Database>): Promise<Snapshot> {
+  if (TEST_LAYOUT === 'meet') return meetSnapshot(db);
   const entries = await Promise.all(
     TABLES.map(async (table) => {
       const rows = (await db.selectFrom(table).selectAll().execute()) as Array<{ id: string }>;
@@ -35,6 +37,45 @@ export async function snapshot(db: Kysely<Database>): Promise<Snapshot> {
     }),
   );
   return Object.fromEntries(entries) as Snapshot;
+}
+
+/**
+ * Beside Meet, the same six records read from Meet's tables (and this server's meet_api_*
+ * rows folded into them), so the rules below judge both layouts alike.
+ */
+async function meetSnapshot(db: Kysely<Database>): Promise<Snapshot> {
+  const byId = (rows: Array<Record<string, unknown>>, key: (row: Record<string, unknown>) => string) =>
+    new Map(rows.map((row) => [key(row), JSON.stringify(row)]));
+  const id = (row: Record<string, unknown>) => String(row.id);
+  const [users, applications, domains, rooms, accesses, attendees] = await Promise.all([
+    db.selectFrom('meet_user').selectAll().execute(),
+    db.selectFrom('meet_application').selectAll().execute(),
+    db.selectFrom('meet_application_domain').selectAll().execute(),
+    db
+      .selectFrom('meet_room')
+      .innerJoin('meet_resource', 'meet_resource.id', 'meet_room.resource_id')
+      .leftJoin('meet_api_room', 'meet_api_room.room_id', 'meet_room.resource_id')
+      .selectAll('meet_room')
+      .select(['meet_resource.id', 'meet_resource.created_at', 'meet_resource.updated_at', 'meet_api_room.created_by_client_id'])
+      .execute(),
+    db
+      .selectFrom('meet_resource_access')
+      .leftJoin('meet_api_attendee_access', (join) =>
+        join.onRef('meet_api_attendee_access.room_id', '=', 'meet_resource_access.resource_id').onRef('meet_api_attendee_access.user_id', '=', 'meet_resource_access.user_id'),
+      )
+      .selectAll('meet_resource_access')
+      .select(['meet_resource_access.resource_id as room_id', sql<boolean>`meet_api_attendee_access.user_id is not null`.as('added_for_attendee')])
+      .execute(),
+    db.selectFrom('meet_api_room_attendee').selectAll().execute(),
+  ]);
+  return {
+    users: byId(users, id),
+    applications: byId(applications, id),
+    application_domains: byId(domains, id),
+    rooms: byId(rooms, id),
+    room_accesses: byId(accesses, id),
+    room_attendees: byId(attendees, (row) => `${String(row.room_id)}:${String(row.email_lookup)}`),
+  };
 }
 
 interface TableChange {
@@ -95,8 +136,18 @@ export function judgeWrites(request: RenderedRequest, first: WireResponse | unde
   }
   if (request.method === 'PATCH' && status === 200 && typeof shown === 'string') {
     const attendees = changes.room_attendees;
+    // Beside Meet attendees are member accesses on the room, and an unknown email gets a
+    // provisional user: those may change too, and only so.
+    const memberAccesses = changes.room_accesses;
+    const meetAttendeeWrites =
+      TEST_LAYOUT === 'meet' &&
+      (changes.users === undefined || changes.users.removed.length + changes.users.changed.length === 0) &&
+      (memberAccesses === undefined ||
+        (memberAccesses.changed.length === 0 &&
+          memberAccesses.added.every((id) => roomOf(after, 'room_accesses', id) === shown) &&
+          memberAccesses.removed.every((id) => roomOf(before, 'room_accesses', id) === shown)));
     const ok =
-      only('rooms', 'room_attendees') &&
+      (only('rooms', 'room_attendees') || (meetAttendeeWrites && only('rooms', 'room_attendees', 'room_accesses', 'users'))) &&
       (changes.rooms === undefined || (changes.rooms.added.length + changes.rooms.removed.length === 0 && changes.rooms.changed.every((id) => id === shown))) &&
       (attendees === undefined ||
         [...attendees.added, ...attendees.changed].every((id) => roomOf(after, 'room_attendees', id) === shown) &&
