@@ -361,6 +361,14 @@ describe.skipIf(!MEET)('meet layout: the start checks Meet\'s schema', () => {
     await expect(startServer(env(missingMigration.url))).rejects.toThrow(/0022_user_default_room_access_level_and_more/);
   });
 
+  it('the native layout pointed at a Meet database (DATABASE_LAYOUT forgotten) refuses to start and creates nothing', async () => {
+    const tablesBefore = await withPg(later.url, async (db) => (await db.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`)).rows[0].n);
+    const native = loadConfig({ DATABASE_URL: later.url, APPLICATION_JWT_SECRET_KEY: TEST_JWT_KEY, PORT: '0', LOG_LEVEL: 'silent' });
+    await expect(startServer(native)).rejects.toThrow(/set DATABASE_LAYOUT=meet/);
+    const tablesAfter = await withPg(later.url, async (db) => (await db.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`)).rows[0].n);
+    expect(tablesAfter).toBe(tablesBefore);
+  });
+
   it('starts on a database with later core migrations', async () => {
     const started = await startServer(env(later.url));
     await started.close();

@@ -8,7 +8,9 @@
  *   which Django owns: this server checks them at start (meet/meet-schema-check.ts) and
  *   creates and upgrades only its own meet_api_* tables (meet/meet-migrate.ts).
  */
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config.js';
 import type { Config, DatabaseLayout } from '../config.js';
 import type { DatabaseHandle } from './database.js';
 import { migrateToLatest } from './migrate.js';
@@ -72,5 +74,23 @@ export async function prepareDatabase(database: DatabaseHandle, config: Pick<Con
     await checkMeetSchema(database.db);
     return migrateMeetApiToLatest(database.db);
   }
+  if (database.dialect === 'postgres') await refuseMeetDatabase(database);
   return migrateToLatest(database.db);
+}
+
+/**
+ * The native layout pointed at a Meet deployment's database (DATABASE_LAYOUT forgotten)
+ * would create this server's own tables beside Meet's and serve rooms nobody can join:
+ * refused, unless this server's tables are already there (then it was meant).
+ */
+async function refuseMeetDatabase(database: DatabaseHandle): Promise<void> {
+  const { rows } = await sql<{ meet: boolean; ours: boolean }>`
+    select to_regclass('meet_room') is not null as meet, to_regclass('kysely_migration') is not null as ours`.execute(database.db);
+  const found = rows[0];
+  if (found?.meet === true && found.ours !== true) {
+    throw new ConfigError(
+      'DATABASE_LAYOUT',
+      "DATABASE_URL names a La Suite Meet database (it has Meet's tables): set DATABASE_LAYOUT=meet to work on them; the native layout would create its own tables beside them",
+    );
+  }
 }
