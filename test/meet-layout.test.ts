@@ -167,6 +167,32 @@ describe.skipIf(!MEET)('meet layout: rooms as Meet stores them', () => {
     expect(filtered.json.results.map((r: { id: string }) => r.id)).toEqual([roomId]);
   });
 
+  it('a room made in Meet with options of other types (its column is free JSON) is shown without them, not a 500', async () => {
+    // Found by review: one such room broke its owner's whole list.
+    const email = `odd-${randomBytes(3).toString('hex')}@example.com`;
+    const userId = await insertMeetUser(server, email);
+    const token = await getToken(server, await createClient(server), email);
+    const roomId = randomUUID();
+    const slug = `odd-options-${randomBytes(2).toString('hex')}`;
+    await withPg(server.databaseUrl, async (db) => {
+      await db.query('begin');
+      await db.query(`insert into meet_resource (id, created_at, updated_at) values ($1, now(), now())`, [roomId]);
+      await db.query(
+        `insert into meet_room (resource_id, name, slug, configuration, access_level, pin_code) values ($1, 'Odd', $2, $3, 'trusted', null)`,
+        [roomId, slug, JSON.stringify({ can_publish_sources: 'camera', everyone_can_mute: 'yes', theme: 'dark' })],
+      );
+      await db.query(
+        `insert into meet_resource_access (id, created_at, updated_at, role, resource_id, user_id) values ($1, now(), now(), 'owner', $2, $3)`,
+        [randomUUID(), roomId, userId],
+      );
+      await db.query('commit');
+    });
+    const retrieved = await call(server, 'GET', `${API}/rooms/${slug}/`, { token });
+    expect({ status: retrieved.status, configuration: retrieved.json.configuration }).toEqual({ status: 200, configuration: { theme: 'dark' } });
+    const listed = await call(server, 'GET', `${API}/rooms/`, { token });
+    expect({ status: listed.status, count: listed.json.count }).toEqual({ status: 200, count: 1 });
+  });
+
   it('several users sharing the scope email: 400 "Multiple user accounts share a common email."', async () => {
     const email = `twice-${randomBytes(3).toString('hex')}@example.com`;
     await insertMeetUser(server, email);

@@ -17,6 +17,7 @@ import { nowIso, toIsoString } from '../db/convert.js';
 import { PreparedQuery, type ParamRef } from '../db/prepared-query.js';
 import { emailLookupKey } from '../validation.js';
 import type { AccessLevel } from '../rooms/access-levels.js';
+import { showableConfiguration } from '../rooms/rooms.schemas.js';
 import type { NewRoom, Role, Room, RoomKey, RoomWithAttendees, RoomsRepository } from '../rooms/rooms.repository.js';
 import { meetUsersRepository } from './meet-users.repository.js';
 
@@ -43,7 +44,7 @@ function toRoom(row: RoomRow): Room {
     slug: row.slug ?? '',
     pinCode: row.pin_code,
     accessLevel: row.access_level as AccessLevel,
-    configuration: configuration !== null && typeof configuration === 'object' && !Array.isArray(configuration) ? (configuration as Record<string, unknown>) : {},
+    configuration: showableConfiguration(configuration),
     createdByClientId: row.created_by_client_id,
     createdAt: toIsoString(row.created_at),
   };
@@ -378,7 +379,10 @@ export function meetRoomsRepository(options: { telephonyEnabled: boolean }): Roo
 
     async deleteRoom(db, roomId) {
       return db.transaction().execute(async (trx) => {
-        // Locked first, so a change or a grant arriving meanwhile waits for the outcome.
+        // Locked first, so a change or a grant arriving meanwhile waits for the outcome: the
+        // resource, as updateRoomOptions locks it (else an attendee's access could be added
+        // between the deletion of the accesses and of the resource), then the room.
+        await trx.selectFrom('meet_resource').select('id').where('id', '=', roomId).forUpdate().execute();
         await trx.selectFrom('meet_room').select('resource_id').where('resource_id', '=', roomId).forUpdate().execute();
         // Recordings are files in Meet's object storage: Meet deletes them, not this server.
         const recording = await trx.selectFrom('meet_recording').select('id').where('room_id', '=', roomId).limit(1).executeTakeFirst();

@@ -76,7 +76,7 @@ export async function checkMeetSchema(db: Kysely<Database>): Promise<void> {
   `.execute(db);
   const found = new Map(columns.rows.map((c) => [`${c.table_name}.${c.column_name}`, c.data_type === 'ARRAY' ? `ARRAY:${c.udt_name}` : c.data_type]));
 
-  if (!found.has('django_migrations.name')) {
+  if (!found.has('django_migrations.name') || !found.has('django_migrations.app')) {
     refuse("the database has no django_migrations table: DATABASE_URL must name a La Suite Meet database (Django's)");
   }
   const core = await db.selectFrom('django_migrations').select('name').where('app', '=', 'core').execute();

@@ -43,6 +43,26 @@ export const RoomConfigurationSchema = Type.Object(configurationOptions, {
 });
 export type RoomConfiguration = Static<typeof RoomConfigurationSchema>;
 
+/**
+ * A stored configuration as it may be shown. Meet's own column is free JSON, so a room made
+ * elsewhere may hold a known option of another type (`"can_publish_sources": "camera"`):
+ * such an option is left out of the answer rather than break it (the answer's schema
+ * cannot serialise it), and every other key is shown as stored.
+ */
+export function showableConfiguration(stored: unknown): Record<string, unknown> {
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return {};
+  const configuration = stored as Record<string, unknown>;
+  const sources = configuration.can_publish_sources;
+  const mute = configuration.everyone_can_mute;
+  const sourcesFit = sources === undefined || sources === null || (Array.isArray(sources) && sources.every((source) => (MEDIA_SOURCES as readonly unknown[]).includes(source)));
+  const muteFit = mute === undefined || mute === null || typeof mute === 'boolean';
+  if (sourcesFit && muteFit) return configuration;
+  const shown = { ...configuration };
+  if (!sourcesFit) delete shown.can_publish_sources;
+  if (!muteFit) delete shown.everyone_can_mute;
+  return shown;
+}
+
 /** A configuration a client sends: only the known options, checked strictly; `null` reads as `{}`. */
 const ConfigurationInputSchema = nullable(
   Type.Object(configurationOptions, {
