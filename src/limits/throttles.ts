@@ -53,10 +53,14 @@ export class Throttles {
    */
   async admitTokenAttempt(clientId: string, address: string): Promise<TokenAttempt> {
     const keys = this.failureKeys(clientId, address);
-    const vouched = ((await this.counters.peek(keys.vouched, 1, MINUTE_MS))?.count ?? 0) > 0;
-    // The address first: refused there, the pair's key is not even stored, so one address
-    // cannot fill the counters with made-up client ids and push real ones out.
-    const all = await this.counters.take(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS);
+    // The address before the pair: refused there, the pair's key is not even stored, so one
+    // address cannot fill the counters with made-up client ids and push real ones out.
+    // (Whether the pair is vouched for is read in the same round.)
+    const [vouchedState, all] = await Promise.all([
+      this.counters.peek(keys.vouched, 1, MINUTE_MS),
+      this.counters.take(keys.address, this.limits.tokenFailuresPerAddress, MINUTE_MS),
+    ]);
+    const vouched = (vouchedState?.count ?? 0) > 0;
     const pair =
       all !== undefined && !all.allowed
         ? undefined

@@ -18,7 +18,7 @@ import { PreparedQuery, type ParamRef } from '../db/prepared-query.js';
 import { emailLookupKey } from '../validation.js';
 import type { AccessLevel } from '../rooms/access-levels.js';
 import { showableConfiguration } from '../rooms/rooms.schemas.js';
-import type { NewRoom, Role, Room, RoomKey, RoomWithAttendees, RoomsRepository } from '../rooms/rooms.repository.js';
+import { groupAttendees, type NewRoom, type Role, type Room, type RoomKey, type RoomWithAttendees, type RoomsRepository } from '../rooms/rooms.repository.js';
 import { meetUsersRepository } from './meet-users.repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -50,19 +50,6 @@ function toRoom(row: RoomRow): Room {
   };
 }
 
-/** Rows carrying one attendee each (null for none), grouped into rooms in the rows' order. */
-function groupAttendees(rows: readonly RoomAttendeeRow[]): RoomWithAttendees[] {
-  const rooms: RoomWithAttendees[] = [];
-  let current: RoomWithAttendees | undefined;
-  for (const row of rows) {
-    if (current === undefined || current.id !== row.id) {
-      current = { ...toRoom(row), attendees: [] };
-      rooms.push(current);
-    }
-    if (row.email !== null) current.attendees.push(row.email);
-  }
-  return rooms;
-}
 
 const ROOM_SELECTION = [
   'meet_room.resource_id as id',
@@ -324,7 +311,7 @@ export function meetRoomsRepository(options: { telephonyEnabled: boolean }): Roo
       const [query, value] = 'id' in key ? [roomWithRoleAndAttendeesById, key.id] : [roomWithRoleAndAttendeesBySlug, key.slug];
       const rows = await query.execute(db, { key: value, userId });
       const first = rows[0];
-      const room = groupAttendees(rows)[0];
+      const room = groupAttendees(rows, toRoom)[0];
       if (first === undefined || room === undefined) return undefined;
       return { room, role: (first.role ?? undefined) as Role | undefined };
     },
@@ -405,7 +392,7 @@ export function meetRoomsRepository(options: { telephonyEnabled: boolean }): Roo
     async pageOfUserRooms(db, userId, limit, offset, slug) {
       const query = slug === undefined ? pageWithAttendees : pageWithAttendeesAndSlug;
       const rows = await query.execute(db, { userId, slug: slug ?? '', limit, offset });
-      return { total: rows.length === 0 ? undefined : Number(rows[0]!.total ?? 0), rooms: groupAttendees(rows) };
+      return { total: rows.length === 0 ? undefined : Number(rows[0]!.total ?? 0), rooms: groupAttendees(rows, toRoom) };
     },
 
     async listAllRooms(db) {

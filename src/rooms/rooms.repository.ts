@@ -160,31 +160,17 @@ export type RoomWithAttendees = Room & { attendees: string[] };
 
 type RoomAttendeeRow = RoomColumns & { email: string | null };
 
-/** As toRoom, with an empty attendee list, built whole (not spread: a list builds 20 of them). */
-function toRoomWithAttendees(row: RoomColumns): RoomWithAttendees {
-  return {
-    id: row.id,
-    name: row.name,
-    slug: row.slug,
-    pinCode: row.pin_code,
-    accessLevel: row.access_level as AccessLevel,
-    configuration: parseConfiguration(row.configuration),
-    createdByClientId: row.created_by_client_id,
-    createdAt: toIsoString(row.created_at),
-    attendees: [],
-  };
-}
-
 /**
  * Rooms from rows that carry one attendee each (a null email for a room with none),
- * grouped in the rows' order: one round trip for rooms and attendees together.
+ * grouped in the rows' order: one round trip for rooms and attendees together. Each
+ * layout reads its rows into rooms its own way (`toRoomOf`).
  */
-function groupAttendees(rows: readonly RoomAttendeeRow[]): RoomWithAttendees[] {
+export function groupAttendees<Row extends { id: string; email: string | null }>(rows: readonly Row[], toRoomOf: (row: Row) => Room): RoomWithAttendees[] {
   const rooms: RoomWithAttendees[] = [];
   let current: RoomWithAttendees | undefined;
   for (const row of rows) {
     if (current === undefined || current.id !== row.id) {
-      current = toRoomWithAttendees(row);
+      current = { ...toRoomOf(row), attendees: [] };
       rooms.push(current);
     }
     if (row.email !== null) current.attendees.push(row.email);
@@ -218,7 +204,7 @@ export async function findRoomWithRoleAndAttendees(
   const [query, value] = 'id' in key ? [roomWithRoleAndAttendeesById, key.id] : [roomWithRoleAndAttendeesBySlug, key.slug];
   const rows = await query.execute(db, { key: value, userId });
   const first = rows[0];
-  const room = groupAttendees(rows)[0];
+  const room = groupAttendees(rows, toRoom)[0];
   if (first === undefined || room === undefined) return undefined;
   return { room, role: (first.role ?? undefined) as Role | undefined };
 }
@@ -349,7 +335,7 @@ export async function pageOfUserRooms(
 ): Promise<{ total: number | undefined; rooms: RoomWithAttendees[] }> {
   const query = slug === undefined ? pageWithAttendees : pageWithAttendeesAndSlug;
   const rows = await query.execute(db, { userId, slug: slug ?? '', limit, offset });
-  return { total: rows.length === 0 ? undefined : Number(rows[0]!.total ?? 0), rooms: groupAttendees(rows) };
+  return { total: rows.length === 0 ? undefined : Number(rows[0]!.total ?? 0), rooms: groupAttendees(rows, toRoom) };
 }
 
 export async function listAllRooms(db: Db): Promise<Room[]> {
